@@ -1,0 +1,1 @@
+"""Maintenance tools of the book (executor, notebook hygiene). Not part of ``dlbook_lib``."""

@@ -1,0 +1,142 @@
+"""Shared notebook logic for the executor and the test suite.
+
+* the repository settings (URL, branch) read from ``_config.yml``, the one place they are set;
+* the Colab install cell every chapter starts with, generated from those settings;
+* the fingerprint the executor stamps into each notebook: a hash of its code cells, of the
+  ``dlbook_lib`` sources and of the pinned requirements, so a test can tell when a notebook's
+  stored outputs no longer belong to its code.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = ROOT / "chapters"
+LIB = ROOT / "dlbook_lib"
+STATS_JSON = ROOT / "back" / "execution_stats.json"
+STATS_PAGE = ROOT / "back" / "execution_stats.md"
+META_KEY = "dlbook"
+COLAB_TAGS = ["nbval-skip", "remove-cell"]
+KERNEL_NAME = "python3"
+EXECUTE_COMMAND = "python -m tools.execute"
+
+
+def book_config() -> dict:
+    """The parsed ``_config.yml``."""
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def repository() -> tuple[str, str]:
+    """(url, branch) of the book's repository, from ``_config.yml``."""
+    repo = book_config()["repository"]
+    return repo["url"].rstrip("/"), repo.get("branch", "main")
+
+
+def colab_install_source() -> str:
+    """The pip requirement that installs ``dlbook_lib`` from the repository on Colab."""
+    url, branch = repository()
+    return f"git+{url}@{branch}"
+
+
+def colab_cell_source() -> str:
+    """Source of the first code cell of every chapter (tagged so nbval skips it)."""
+    return (
+        "# On Google Colab: install the book's helper library dlbook_lib. Elsewhere: do nothing.\n"
+        "import os, subprocess, sys\n"
+        "try:\n"
+        "    import google.colab  # noqa: F401  (exists only on Colab)\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "else:\n"
+        f"    source = os.environ.get(\"DLBOOK_LIB_SOURCE\", \"{colab_install_source()}\")\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", source], check=True)"
+    )
+
+
+def chapter_notebooks() -> list[Path]:
+    """All chapter notebooks, sorted by file name (which starts with the chapter number)."""
+    return sorted(p for p in CHAPTERS.glob("*.ipynb"))
+
+
+def code_cells(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _normalised(source: str) -> str:
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def code_hash(nb) -> str:
+    """SHA-256 of a notebook's code cells (trailing whitespace ignored) and their tags."""
+    h = hashlib.sha256()
+    for cell in code_cells(nb):
+        h.update(_normalised(cell.source).encode())
+        h.update(repr(sorted(cell.metadata.get("tags", []))).encode())
+        h.update(b"\x00cell\x00")
+    return h.hexdigest()
+
+
+def library_hash() -> str:
+    """SHA-256 of every ``dlbook_lib`` source file (path and content) and of requirements.txt."""
+    h = hashlib.sha256()
+    files = sorted(LIB.rglob("*.py")) + [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+    for path in files:
+        h.update(path.relative_to(ROOT).as_posix().encode())
+        h.update(b"\x00")
+        h.update(path.read_bytes().replace(b"\r\n", b"\n"))
+        h.update(b"\x00file\x00")
+    return h.hexdigest()
+
+
+def fingerprint(nb) -> dict:
+    return {"code": code_hash(nb), "library": library_hash()}
+
+
+def stale_reason(nb, path: Path) -> str | None:
+    """Why the stored outputs of ``nb`` are out of date, or ``None`` if they are current."""
+    stored = nb.metadata.get(META_KEY, {}).get("fingerprint")
+    rel = path.relative_to(ROOT).as_posix() if path.is_absolute() else str(path)
+    fix = f"re-execute it with `{EXECUTE_COMMAND} {rel}` (or `{EXECUTE_COMMAND} --all`)"
+    if not stored:
+        return f"{rel} carries no execution fingerprint: {fix}"
+    now = fingerprint(nb)
+    if stored.get("code") != now["code"]:
+        return f"{rel}: its code cells changed since it was executed: {fix}"
+    if stored.get("library") != now["library"]:
+        return (f"{rel}: dlbook_lib, requirements.txt or pyproject.toml changed since it was "
+                f"executed: {fix}")
+    return None
+
+
+def toc_files() -> list[str]:
+    """Every ``file:`` entry of ``_toc.yml`` (and its root), without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    found = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                found.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return [re.sub(r"\.(ipynb|md)$", "", f) for f in found]
+
+
+def pinned_requirements() -> dict[str, str]:
+    """name -> exact version for every ``name==version`` line of requirements.txt."""
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^\s;]+)", line)
+        if m:
+            pins[m.group(1)] = m.group(2)
+    return pins
