@@ -64,15 +64,32 @@ def refresh_colab_cell(nb) -> None:
     first.metadata["tags"] = list(nbt.COLAB_TAGS)
 
 
+def coalesce_streams(outputs: list) -> list:
+    """Merge consecutive stdout (or stderr) outputs into one, as a reader sees them.
+
+    How a kernel splits a cell's printing into messages depends on timing; merging makes the
+    stored notebook independent of it.
+    """
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged
+                and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     refresh_colab_cell(nb)
     nb.metadata["kernelspec"] = {"name": nbt.KERNEL_NAME, "display_name": "Python 3",
                                  "language": "python"}
-    for cell in nb.cells:  # drop editor leftovers that make diffs noisy
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("collapsed", None)
-        cell.metadata.pop("scrolled", None)
+    nb.metadata.pop("jupytext", None)  # authoring leftovers that make diffs noisy
+    for cell in nb.cells:
+        for key in ("execution", "collapsed", "scrolled", "lines_to_next_cell"):
+            cell.metadata.pop(key, None)
     os.environ.update(KERNEL_ENV)
     client = NotebookClient(nb, timeout=timeout, kernel_name=nbt.KERNEL_NAME,
                             resources={"metadata": {"path": str(path.parent)}},
@@ -80,6 +97,8 @@ def execute(path: Path, timeout: int = 600) -> float:
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    for cell in nbt.code_cells(nb):
+        cell.outputs = coalesce_streams(cell.outputs)
     nb.metadata.pop("widgets", None)
     nb.metadata.setdefault("language_info", {})
     nb.metadata[nbt.META_KEY] = {"fingerprint": nbt.fingerprint(nb)}

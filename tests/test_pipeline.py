@@ -1,0 +1,99 @@
+"""The pipeline catches what it promises to catch, and the Colab path works.
+
+* a code edit without re-execution makes the fingerprint test fail, with the command to run;
+* a changed number in a stored output makes nbval fail;
+* the Colab cell, with a stand-in ``google.colab`` module and a local install source, installs
+  dlbook_lib into an environment that lacks it, and the chapter then runs there.
+"""
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tools import notebooks as nbt
+
+FIRST = nbt.chapter_notebooks()[0]
+
+
+def test_fingerprint_detects_a_code_edit_without_re_execution():
+    nb = nbformat.read(FIRST, as_version=4)
+    assert nbt.stale_reason(nb, FIRST) is None
+    nbt.code_cells(nb)[2].source += "\nx_extra = 1"
+    reason = nbt.stale_reason(nb, FIRST)
+    assert reason and "code cells changed" in reason and nbt.EXECUTE_COMMAND in reason
+
+
+def test_fingerprint_ignores_markdown_edits():
+    nb = nbformat.read(FIRST, as_version=4)
+    next(c for c in nb.cells if c.cell_type == "markdown").source += "\nA clarified sentence."
+    assert nbt.stale_reason(nb, FIRST) is None
+
+
+def _nbval(path: Path, cwd: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
+           "--nbval-current-env", "--nbval-sanitize-with", str(nbt.ROOT / "nbval_sanitize.cfg"),
+           str(path)]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def test_nbval_fails_when_a_stored_number_changes(tmp_path):
+    nb = nbformat.read(FIRST, as_version=4)
+    for cell in nbt.code_cells(nb):
+        stream = next((o for o in cell.outputs if o.output_type == "stream"), None)
+        if stream is not None and any(ch.isdigit() for ch in stream.text):
+            i = next(k for k, ch in enumerate(stream.text) if ch.isdigit())
+            stream.text = stream.text[:i] + str((int(stream.text[i]) + 1) % 10) + stream.text[i + 1:]
+            break
+    else:
+        pytest.fail("no printed number found to alter")
+    altered = tmp_path / FIRST.name
+    nbformat.write(nb, altered)
+    result = _nbval(altered, tmp_path)
+    assert result.returncode != 0, "nbval accepted a notebook whose stored output was altered"
+    assert "1 failed" in result.stdout, result.stdout[-2000:]
+
+
+def test_colab_cell_installs_the_library_and_the_chapter_runs(tmp_path):
+    venv = tmp_path / "colab-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    # Like Colab: torch, numpy, jupyter... are preinstalled (here: visible from this
+    # environment's site-packages), dlbook_lib is not.
+    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(site, "preinstalled.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    lacks = subprocess.run([str(py), "-c", "import dlbook_lib"], cwd=tmp_path, capture_output=True)
+    assert lacks.returncode != 0, "the stand-in Colab environment must start without dlbook_lib"
+
+    standin = tmp_path / "standin"
+    (standin / "google" / "colab").mkdir(parents=True)
+    (standin / "google" / "__init__.py").write_text("")
+    (standin / "google" / "colab" / "__init__.py").write_text('"""Stand-in for Colab."""\n')
+
+    work = tmp_path / "chapter"
+    work.mkdir()
+    runner = tmp_path / "run.py"
+    runner.write_text(textwrap.dedent(f"""
+        import nbformat
+        from nbclient import NotebookClient
+        nb = nbformat.read({str(FIRST)!r}, as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(
+            "import dlbook_lib, sys; print(dlbook_lib.__file__.startswith(sys.prefix))"))
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={{"metadata": {{"path": {str(work)!r}}}}}).execute()
+        last = nb.cells[-1].outputs[0]["text"].strip()
+        assert last == "True", "dlbook_lib was not imported from the Colab environment: " + last
+        print("chapter ran")
+    """))
+    env = dict(os.environ, PYTHONPATH=str(standin), DLBOOK_LIB_SOURCE=str(nbt.ROOT),
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("VIRTUAL_ENV", None)
+    result = subprocess.run([str(py), str(runner)], cwd=work, env=env, capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0 and "chapter ran" in result.stdout, (
+        result.stdout[-3000:] + result.stderr[-3000:])
