@@ -23,9 +23,9 @@ FAIL = "\u2717"  # ✗
 class Comparison:
     """Result of comparing ``actual`` with ``expected`` element-wise.
 
-    The comparison passes when every entry satisfies |a - e| <= atol + rtol * |e| (the rule of
-    ``numpy.allclose``). ``max_abs_error`` is max |a - e| and ``max_rel_error`` is
-    max |a - e| / |e| over the entries where e != 0; both are kept for diagnosis only.
+    The comparison passes when every entry satisfies ``abs(a - e) <= atol + rtol * abs(e)`` (the
+    rule of ``numpy.allclose``). ``max_abs_error`` is ``max abs(a - e)`` and ``max_rel_error`` is
+    ``max abs(a - e) / abs(e)`` over the entries where ``e != 0``; both are kept for diagnosis.
     """
 
     what: str
@@ -48,7 +48,8 @@ def compare(actual: Any, expected: Any, what: str = "result", *, rtol: float = 1
             atol: float = 1e-12) -> Comparison:
     """Compare two arrays (NumPy, torch, nested lists or scalars) of the same shape.
 
-    Passes when |a - e| <= atol + rtol * |e| for every entry; ``expected`` is the reference.
+    Passes when ``abs(a - e) <= atol + rtol * abs(e)`` for every entry; ``expected`` is the
+    reference.
     """
     if not isinstance(what, str) or not what:
         raise TypeError("what must be a non-empty string describing the comparison")

@@ -20,7 +20,7 @@ def _pair(prediction, target) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mae(prediction, target) -> float:
-    """Mean absolute error (1/N) sum_n |y_n - yhat_n|."""
+    """Mean absolute error ``(1/N) sum_n abs(y_n - yhat_n)``."""
     p, t = _pair(prediction, target)
     return float(np.mean(np.abs(t - p)))
 

@@ -19,6 +19,7 @@ BOOK_STYLE = {
     "legend.frameon": False,
     "image.cmap": "viridis",
     "svg.hashsalt": "dlbook",
+    "figure.constrained_layout.use": True,
 }
 
 
