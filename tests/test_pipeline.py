@@ -6,6 +6,7 @@
   dlbook_lib into an environment that lacks it, and the chapter then runs there.
 """
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -90,7 +91,13 @@ def test_colab_cell_installs_the_library_and_the_chapter_runs(tmp_path):
         assert last == "True", "dlbook_lib was not imported from the Colab environment: " + last
         print("chapter ran")
     """))
-    env = dict(os.environ, PYTHONPATH=str(standin), DLBOOK_LIB_SOURCE=str(nbt.ROOT),
+    # install from a copy of the package sources, so the build leaves nothing in the repository
+    source = tmp_path / "source"
+    shutil.copytree(nbt.ROOT / "dlbook_lib", source / "dlbook_lib",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(nbt.ROOT / name, source / name)
+    env = dict(os.environ, PYTHONPATH=str(standin), DLBOOK_LIB_SOURCE=str(source),
                PIP_DISABLE_PIP_VERSION_CHECK="1")
     env.pop("VIRTUAL_ENV", None)
     result = subprocess.run([str(py), str(runner)], cwd=work, env=env, capture_output=True,
