@@ -29,6 +29,18 @@ def test_fingerprint_detects_a_code_edit_without_re_execution():
     assert reason and "code cells changed" in reason and nbt.EXECUTE_COMMAND in reason
 
 
+def test_fingerprint_detects_a_change_in_a_library_module_the_chapter_uses(tmp_path, monkeypatch):
+    nb = nbformat.read(FIRST, as_version=4)
+    used = nb.metadata[nbt.META_KEY]["fingerprint"]["modules"]
+    assert "dlbook_lib.checks" in used
+    real = nbt.module_file
+    edited = tmp_path / "checks.py"
+    edited.write_text(real("dlbook_lib.checks").read_text() + "\n# an edit\n")
+    monkeypatch.setattr(nbt, "module_file", lambda m: edited if m == "dlbook_lib.checks" else real(m))
+    reason = nbt.stale_reason(nb, FIRST)
+    assert reason and "dlbook_lib modules it uses" in reason and nbt.EXECUTE_COMMAND in reason
+
+
 def test_fingerprint_ignores_markdown_edits():
     nb = nbformat.read(FIRST, as_version=4)
     next(c for c in nb.cells if c.cell_type == "markdown").source += "\nA clarified sentence."
@@ -60,15 +72,17 @@ def test_nbval_fails_when_a_stored_number_changes(tmp_path):
 
 
 def test_colab_cell_installs_the_library_and_the_chapter_runs(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     venv = tmp_path / "colab-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
     py = venv / "bin" / "python"
     # Like Colab: torch, numpy, jupyter... are preinstalled (here: visible from this
     # environment's site-packages), dlbook_lib is not.
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
+                          check=True, capture_output=True, text=True, env=clean).stdout.strip()
     Path(site, "preinstalled.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    lacks = subprocess.run([str(py), "-c", "import dlbook_lib"], cwd=tmp_path, capture_output=True)
+    lacks = subprocess.run([str(py), "-c", "import dlbook_lib"], cwd=tmp_path, capture_output=True,
+                           env=clean)
     assert lacks.returncode != 0, "the stand-in Colab environment must start without dlbook_lib"
 
     standin = tmp_path / "standin"
@@ -97,9 +111,8 @@ def test_colab_cell_installs_the_library_and_the_chapter_runs(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(nbt.ROOT / name, source / name)
-    env = dict(os.environ, PYTHONPATH=str(standin), DLBOOK_LIB_SOURCE=str(source),
+    env = dict(clean, PYTHONPATH=str(standin), DLBOOK_LIB_SOURCE=str(source),
                PIP_DISABLE_PIP_VERSION_CHECK="1")
-    env.pop("VIRTUAL_ENV", None)
     result = subprocess.run([str(py), str(runner)], cwd=work, env=env, capture_output=True,
                             text=True, timeout=900)
     assert result.returncode == 0 and "chapter ran" in result.stdout, (

@@ -64,6 +64,11 @@ def refresh_colab_cell(nb) -> None:
     first.metadata["tags"] = list(nbt.COLAB_TAGS)
 
 
+MODULE_PROBE = ("import json as _json, sys as _sys\n"
+                "print(_json.dumps(sorted(m for m in _sys.modules if m == 'dlbook_lib' "
+                "or m.startswith('dlbook_lib.'))))")
+
+
 def coalesce_streams(outputs: list) -> list:
     """Merge consecutive stdout (or stderr) outputs into one, as a reader sees them.
 
@@ -91,17 +96,22 @@ def execute(path: Path, timeout: int = 600) -> float:
         for key in ("execution", "collapsed", "scrolled", "lines_to_next_cell"):
             cell.metadata.pop(key, None)
     os.environ.update(KERNEL_ENV)
+    # A last, temporary cell reports which dlbook_lib modules the chapter loaded; the
+    # fingerprint covers exactly those.
+    nb.cells.append(nbformat.v4.new_code_cell(MODULE_PROBE))
     client = NotebookClient(nb, timeout=timeout, kernel_name=nbt.KERNEL_NAME,
                             resources={"metadata": {"path": str(path.parent)}},
                             record_timing=False, allow_errors=False)
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
+    probe = nb.cells.pop()
+    modules = json.loads(probe.outputs[0]["text"])
     for cell in nbt.code_cells(nb):
         cell.outputs = coalesce_streams(cell.outputs)
     nb.metadata.pop("widgets", None)
     nb.metadata.setdefault("language_info", {})
-    nb.metadata[nbt.META_KEY] = {"fingerprint": nbt.fingerprint(nb)}
+    nb.metadata[nbt.META_KEY] = {"fingerprint": nbt.fingerprint(nb, modules)}
     nbformat.write(nb, path)
     return seconds
 

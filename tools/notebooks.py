@@ -80,20 +80,36 @@ def code_hash(nb) -> str:
     return h.hexdigest()
 
 
-def library_hash() -> str:
-    """SHA-256 of every ``dlbook_lib`` source file (path and content) and of requirements.txt."""
+def module_file(module: str) -> Path:
+    """Source file of a ``dlbook_lib`` module name such as ``dlbook_lib.checks``."""
+    parts = module.split(".")
+    if parts[0] != "dlbook_lib":
+        raise ValueError(f"not a dlbook_lib module: {module}")
+    if len(parts) == 1:
+        return LIB / "__init__.py"
+    path = LIB.joinpath(*parts[1:])
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def library_hash(modules: list[str]) -> str:
+    """SHA-256 of the given ``dlbook_lib`` modules' sources, requirements.txt and pyproject.toml.
+
+    Only the modules a notebook actually loaded count (the executor records them), so a change
+    to one module makes exactly the chapters that use it stale.
+    """
     h = hashlib.sha256()
-    files = sorted(LIB.rglob("*.py")) + [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
-    for path in files:
-        h.update(path.relative_to(ROOT).as_posix().encode())
+    named = [(m, module_file(m)) for m in sorted(set(modules))]
+    named += [(name, ROOT / name) for name in ("requirements.txt", "pyproject.toml")]
+    for name, path in named:
+        h.update(name.encode())
         h.update(b"\x00")
-        h.update(path.read_bytes().replace(b"\r\n", b"\n"))
+        h.update(path.read_bytes().replace(b"\r\n", b"\n") if path.exists() else b"<missing>")
         h.update(b"\x00file\x00")
     return h.hexdigest()
 
 
-def fingerprint(nb) -> dict:
-    return {"code": code_hash(nb), "library": library_hash()}
+def fingerprint(nb, modules: list[str]) -> dict:
+    return {"code": code_hash(nb), "library": library_hash(modules), "modules": sorted(modules)}
 
 
 def stale_reason(nb, path: Path) -> str | None:
@@ -101,14 +117,13 @@ def stale_reason(nb, path: Path) -> str | None:
     stored = nb.metadata.get(META_KEY, {}).get("fingerprint")
     rel = path.relative_to(ROOT).as_posix() if path.is_absolute() else str(path)
     fix = f"re-execute it with `{EXECUTE_COMMAND} {rel}` (or `{EXECUTE_COMMAND} --all`)"
-    if not stored:
+    if not stored or "modules" not in stored:
         return f"{rel} carries no execution fingerprint: {fix}"
-    now = fingerprint(nb)
-    if stored.get("code") != now["code"]:
+    if stored.get("code") != code_hash(nb):
         return f"{rel}: its code cells changed since it was executed: {fix}"
-    if stored.get("library") != now["library"]:
-        return (f"{rel}: dlbook_lib, requirements.txt or pyproject.toml changed since it was "
-                f"executed: {fix}")
+    if stored.get("library") != library_hash(stored["modules"]):
+        return (f"{rel}: the dlbook_lib modules it uses ({', '.join(stored['modules'])}), "
+                f"requirements.txt or pyproject.toml changed since it was executed: {fix}")
     return None
 
 

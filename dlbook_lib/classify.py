@@ -1,0 +1,363 @@
+"""Linear classifiers, softmax, cross-entropy, the perceptron and a small training helper.
+
+Everything here is derived and checked in :doc:`/chapters/03_classifiers_softmax_neuron`:
+the scores of a linear classifier are turned into probabilities by the sigmoid (two classes)
+or the softmax (many classes), scored by the cross-entropy, and trained by gradient descent
+with the gradients (y_hat - y) x and p - y. The NumPy functions work in float64 and are written
+for reading; the PyTorch helpers at the end train real models on real data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._validate import as_float_array, check_float, check_int, check_same_length
+from .data import Split
+
+
+# ----------------------------------------------------------------------------- validation
+def _labels(name: str, value: Any, num_classes: int | None = None) -> np.ndarray:
+    """Integer class labels as a 1-D int64 array, each in [0, num_classes)."""
+    arr = as_float_array(name, value, ndim=1)
+    if not np.all(arr == np.round(arr)):
+        raise ValueError(f"{name} must hold integer class labels, got non-integer values")
+    labels = arr.astype(np.int64)
+    if labels.min() < 0:
+        raise ValueError(f"{name} must be >= 0, got {labels.min()}")
+    if num_classes is not None and labels.max() >= num_classes:
+        raise ValueError(f"{name} must be < the number of classes {num_classes}, "
+                         f"got {labels.max()}")
+    return labels
+
+
+def _binary_targets(name: str, value: Any) -> np.ndarray:
+    arr = as_float_array(name, value, ndim=1)
+    if np.any((arr < 0) | (arr > 1)):
+        raise ValueError(f"{name} must lie in [0, 1] (binary targets or probabilities)")
+    return arr
+
+
+def _logits_2d(name: str, value: Any) -> np.ndarray:
+    z = as_float_array(name, value, ndim=2)
+    if z.shape[1] < 2:
+        raise ValueError(f"{name} must have shape (N, C) with C >= 2 classes, got {z.shape}")
+    return z
+
+
+# ----------------------------------------------------------------------------- activations
+def sigmoid(z: Any) -> np.ndarray:
+    """Logistic sigmoid 1 / (1 + exp(-z)), element-wise, without overflow for any finite z.
+
+    For z >= 0 it evaluates 1 / (1 + exp(-z)); for z < 0 the equal form exp(z) / (1 + exp(z)),
+    so ``exp`` is only ever called on non-positive numbers.
+    """
+    z = as_float_array("z", z)
+    e = np.exp(-np.abs(z))  # in (0, 1]
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def logsumexp(z: Any) -> np.ndarray:
+    """log sum_k exp(z_k) over the last axis, computed as m + log sum_k exp(z_k - m), m = max z.
+
+    Subtracting the maximum makes the largest exponent exp(0) = 1, so nothing overflows and
+    the sum is at least 1, so the logarithm never sees 0.
+    """
+    z = as_float_array("z", z, ndim=(1, 2))
+    m = z.max(axis=-1, keepdims=True)
+    return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))).squeeze(-1)
+
+
+def softmax(z: Any) -> np.ndarray:
+    """Softmax over the last axis: exp(z_j) / sum_k exp(z_k), for a vector or a batch (N, C).
+
+    Computed as exp(z - logsumexp(z)), which is exact algebra (the softmax does not change
+    when a constant is added to all scores) and never overflows.
+    """
+    z = as_float_array("z", z, ndim=(1, 2))
+    return np.exp(z - logsumexp(z)[..., None])
+
+
+def log_softmax(z: Any) -> np.ndarray:
+    """log softmax(z) = z - logsumexp(z) over the last axis, for a vector or a batch (N, C)."""
+    z = as_float_array("z", z, ndim=(1, 2))
+    return z - logsumexp(z)[..., None]
+
+
+def one_hot(labels: Any, num_classes: int) -> np.ndarray:
+    """One-hot matrix of shape (N, num_classes) (float64) for integer labels of shape (N,)."""
+    num_classes = check_int("num_classes", num_classes, minimum=1)
+    y = _labels("labels", labels, num_classes)
+    out = np.zeros((len(y), num_classes))
+    out[np.arange(len(y)), y] = 1.0
+    return out
+
+
+# ----------------------------------------------------------------------------- losses
+def cross_entropy(logits: Any, labels: Any) -> float:
+    """Mean cross-entropy of a batch of logits (N, C) against integer labels (N,).
+
+    Equals (1/N) sum_n -log softmax(z_n)[y_n] = (1/N) sum_n (logsumexp(z_n) - z_n[y_n]); the
+    log-sum-exp form is finite for any finite logits, however extreme. This is what
+    ``torch.nn.functional.cross_entropy`` computes (it, too, takes logits, not probabilities).
+    """
+    z = _logits_2d("logits", logits)
+    y = _labels("labels", labels, z.shape[1])
+    check_same_length(logits=z, labels=y)
+    return float(np.mean(logsumexp(z) - z[np.arange(len(y)), y]))
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> float:
+    """Mean binary cross-entropy of y_hat = sigmoid(z) against targets y in [0, 1], from logits z.
+
+    The loss -(y log y_hat + (1 - y) log(1 - y_hat)) is rewritten, using
+    log sigmoid(z) = -softplus(-z) and log(1 - sigmoid(z)) = -softplus(z), as
+    softplus(z) - y z = max(z, 0) - y z + log(1 + exp(-abs(z))), which is finite for every
+    finite z (the probability form gives log(0) once sigmoid(z) rounds to 0 or 1).
+    Matches ``torch.nn.functional.binary_cross_entropy_with_logits``.
+    """
+    z = as_float_array("logits", logits, ndim=1)
+    y = _binary_targets("targets", targets)
+    check_same_length(logits=z, targets=y)
+    return float(np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))))
+
+
+# ----------------------------------------------------------------------------- the logistic neuron
+def _neuron_inputs(w: Any, b: Any, x: Any, y: Any) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    x = as_float_array("x", x, ndim=2)
+    w = as_float_array("w", w, ndim=1)
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"w has {w.shape[0]} entries but x has {x.shape[1]} features")
+    b = check_float("b", b)
+    y = _binary_targets("y", y)
+    check_same_length(x=x, y=y)
+    return w, b, x, y
+
+
+def logistic_loss(w: Any, b: float, x: Any, y: Any) -> float:
+    """Mean binary cross-entropy J(w, b) of the logistic neuron y_hat = sigmoid(x w + b).
+
+    ``x`` has shape (N, D), ``w`` shape (D,), ``y`` shape (N,) with entries in [0, 1].
+    """
+    w, b, x, y = _neuron_inputs(w, b, x, y)
+    return binary_cross_entropy_with_logits(x @ w + b, y)
+
+
+def logistic_grad(w: Any, b: float, x: Any, y: Any) -> tuple[np.ndarray, float]:
+    """Gradient of :func:`logistic_loss`: dJ/dw = (1/N) x^T (y_hat - y), dJ/db = mean(y_hat - y).
+
+    For one example (N = 1) this is the familiar (y_hat - y) x and (y_hat - y).
+    """
+    w, b, x, y = _neuron_inputs(w, b, x, y)
+    err = sigmoid(x @ w + b) - y
+    return x.T @ err / len(y), float(err.mean())
+
+
+def softmax_ce_grad(logits: Any, labels: Any) -> np.ndarray:
+    """Gradient of :func:`cross_entropy` (the batch mean) with respect to the logits: (P - Y) / N.
+
+    ``P = softmax(logits)`` row by row and ``Y`` is the one-hot matrix of ``labels``; for one
+    example the gradient is p - y.
+    """
+    z = _logits_2d("logits", logits)
+    y = _labels("labels", labels, z.shape[1])
+    check_same_length(logits=z, labels=y)
+    return (softmax(z) - one_hot(y, z.shape[1])) / len(y)
+
+
+# ----------------------------------------------------------------------------- the perceptron
+@dataclass
+class PerceptronResult:
+    """Outcome of :func:`perceptron_train`.
+
+    ``w`` and ``b`` are the final weights and bias, ``mistakes`` the total number of updates,
+    ``errors_per_epoch`` the number of misclassified examples met during each epoch, and
+    ``converged`` whether an epoch passed without a single mistake.
+    """
+
+    w: np.ndarray
+    b: float
+    mistakes: int
+    epochs: int
+    converged: bool
+    errors_per_epoch: list[int] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (f"PerceptronResult(mistakes={self.mistakes}, epochs={self.epochs}, "
+                f"converged={self.converged})")
+
+
+def perceptron_predict(w: Any, b: float, x: Any) -> np.ndarray:
+    """Heaviside output of the perceptron: 1 where x w + b > 0, else 0 (int64, shape (N,))."""
+    x = as_float_array("x", x, ndim=2)
+    w = as_float_array("w", w, ndim=1)
+    if w.shape[0] != x.shape[1]:
+        raise ValueError(f"w has {w.shape[0]} entries but x has {x.shape[1]} features")
+    b = check_float("b", b)
+    return (x @ w + b > 0).astype(np.int64)
+
+
+def perceptron_train(x: Any, y: Any, *, max_epochs: int = 100, lr: float = 1.0,
+                     seed: int = 0) -> PerceptronResult:
+    """Rosenblatt's perceptron learning rule, one example at a time, from w = 0 and b = 0.
+
+    For each example (in an order shuffled by ``seed`` every epoch) the prediction
+    y_hat = step(w^T x + b) is compared with the label y in {0, 1}; on a mistake
+    w <- w + lr (y - y_hat) x and b <- b + lr (y - y_hat). Training stops after the first epoch
+    without mistakes, or after ``max_epochs``.
+    """
+    x = as_float_array("x", x, ndim=2)
+    y = _labels("y", y, 2)
+    check_same_length(x=x, y=y)
+    max_epochs = check_int("max_epochs", max_epochs, minimum=1)
+    lr = check_float("lr", lr, minimum=0.0, strict_min=True)
+    seed = check_int("seed", seed, minimum=0)
+    rng = np.random.default_rng(seed)
+    w, b = np.zeros(x.shape[1]), 0.0
+    mistakes, errors = 0, []
+    for _ in range(max_epochs):
+        errors_this_epoch = 0
+        for n in rng.permutation(len(y)):
+            y_hat = 1 if x[n] @ w + b > 0 else 0
+            if y_hat != y[n]:
+                w = w + lr * (y[n] - y_hat) * x[n]
+                b = b + lr * (y[n] - y_hat)
+                errors_this_epoch += 1
+        mistakes += errors_this_epoch
+        errors.append(errors_this_epoch)
+        if errors_this_epoch == 0:
+            break
+    return PerceptronResult(w, float(b), mistakes, len(errors), errors[-1] == 0, errors)
+
+
+# ----------------------------------------------------------------------------- PyTorch models
+def accuracy(scores: Any, labels: Any) -> float:
+    """Fraction of correct predictions.
+
+    ``scores`` is either a matrix (N, C) of logits or probabilities, whose row-wise argmax is
+    the prediction, or a vector (N,) of predicted class labels.
+    """
+    s = as_float_array("scores", scores, ndim=(1, 2))
+    y = _labels("labels", labels)
+    check_same_length(scores=s, labels=y)
+    pred = s.argmax(axis=1) if s.ndim == 2 else s
+    return float(np.mean(pred == y))
+
+
+def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0):
+    """A multilayer perceptron: Linear layers of the given sizes with an activation in between.
+
+    ``make_mlp([40, 100, 10])`` is Linear(40, 100), ReLU, Linear(100, 10): the output layer has no
+    activation, because it returns logits for ``torch.nn.functional.cross_entropy``. With two
+    sizes it is a linear classifier (softmax regression). ``activation`` is ``"relu"``,
+    ``"sigmoid"`` or ``"tanh"``. The weights get PyTorch's default initialisation, drawn with
+    the global torch generator temporarily seeded with ``seed``; its previous state is restored
+    afterwards, so building a model does not change later random numbers.
+    """
+    import torch
+    from torch import nn
+
+    sizes = [check_int(f"sizes[{i}]", s, minimum=1) for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
+    acts = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+    if activation not in acts:
+        raise ValueError(f"activation must be one of {sorted(acts)}, got {activation!r}")
+    seed = check_int("seed", seed, minimum=0)
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if i < len(sizes) - 2:
+                layers.append(acts[activation]())
+        return nn.Sequential(*layers)
+    finally:
+        torch.random.set_rng_state(state)
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_classifier`: accuracies of the selected model, and its history.
+
+    ``best_epoch`` is the epoch (1-based) with the highest validation accuracy, whose weights
+    the model holds at the end; ``val_curve`` and ``train_loss`` have one entry per epoch.
+    """
+
+    train_acc: float
+    val_acc: float
+    test_acc: float
+    best_epoch: int
+    val_curve: list[float]
+    train_loss: list[float]
+
+    def __repr__(self) -> str:
+        return (f"TrainResult(train_acc={self.train_acc:.3f}, val_acc={self.val_acc:.3f}, "
+                f"test_acc={self.test_acc:.3f}, best_epoch={self.best_epoch})")
+
+
+def train_classifier(model, split: Split, *, epochs: int, lr: float, batch_size: int,
+                     seed: int = 0, weight_decay: float = 0.0) -> TrainResult:
+    """Train ``model`` (logits out) with Adam on the mean cross-entropy, mini-batch by mini-batch.
+
+    The batches of each epoch come from a permutation drawn from a generator seeded with
+    ``seed`` (no DataLoader workers, so the order is the same on every run). After every epoch
+    the validation accuracy is measured; at the end the model gets back the weights of the
+    best epoch (early stopping chosen on the validation set, never on the test set), and the
+    train, validation and test accuracies of those weights are returned.
+    """
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+
+    from .config import device as default_device
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a dlbook_lib.data.Split, got {type(split).__name__}")
+    epochs = check_int("epochs", epochs, minimum=1)
+    lr = check_float("lr", lr, minimum=0.0, strict_min=True)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
+
+    dev = default_device()
+    model.to(dev)
+    as_x = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=dev)  # noqa: E731
+    as_y = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64, device=dev)  # noqa: E731
+    x_tr, y_tr = as_x(split.x_train), as_y(split.y_train)
+    x_va, y_va = as_x(split.x_val), as_y(split.y_val)
+    x_te, y_te = as_x(split.x_test), as_y(split.y_test)
+
+    def acc(x, y) -> float:
+        model.eval()
+        with torch.no_grad():
+            return float((model(x).argmax(dim=1) == y).float().mean().item())
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    best_val, best_epoch, best_state = -1.0, 0, None
+    val_curve, train_loss = [], []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(x_tr), generator=gen).to(dev)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            loss = F.cross_entropy(model(x_tr[idx]), y_tr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        train_loss.append(total / len(order))
+        val_curve.append(acc(x_va, y_va))
+        if val_curve[-1] > best_val:
+            best_val, best_epoch = val_curve[-1], epoch
+            best_state = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return TrainResult(acc(x_tr, y_tr), acc(x_va, y_va), acc(x_te, y_te), best_epoch,
+                       val_curve, train_loss)
