@@ -1,10 +1,10 @@
-"""Linear classifiers, softmax, cross-entropy, the perceptron and a small training helper.
+"""Linear classifiers: the logistic neuron, the perceptron and a small training helper.
 
-Everything here is derived and checked in :doc:`/chapters/03_classifiers_softmax_neuron`:
-the scores of a linear classifier are turned into probabilities by the sigmoid (two classes)
-or the softmax (many classes), scored by the cross-entropy, and trained by gradient descent
-with the gradients (y_hat - y) x and p - y. The NumPy functions work in float64 and are written
-for reading; the PyTorch helpers at the end train real models on real data.
+Everything here is derived and checked in :doc:`/chapters/03_classifiers_softmax_neuron`.
+The scores of a linear classifier are turned into probabilities by the sigmoid
+(:mod:`dlbook_lib.activations`) or the softmax and scored by the cross-entropy
+(:mod:`dlbook_lib.losses`); this module adds the logistic neuron's loss and gradient
+(y_hat - y) x, the perceptron, and PyTorch helpers that train real models on real data.
 """
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import losses
 from ._validate import as_float_array, check_float, check_int, check_same_length
+from .activations import sigmoid
 from .data import Split
 
 
@@ -39,52 +41,7 @@ def _binary_targets(name: str, value: Any) -> np.ndarray:
     return arr
 
 
-def _logits_2d(name: str, value: Any) -> np.ndarray:
-    z = as_float_array(name, value, ndim=2)
-    if z.shape[1] < 2:
-        raise ValueError(f"{name} must have shape (N, C) with C >= 2 classes, got {z.shape}")
-    return z
-
-
-# ----------------------------------------------------------------------------- activations
-def sigmoid(z: Any) -> np.ndarray:
-    """Logistic sigmoid 1 / (1 + exp(-z)), element-wise, without overflow for any finite z.
-
-    For z >= 0 it evaluates 1 / (1 + exp(-z)); for z < 0 the equal form exp(z) / (1 + exp(z)),
-    so ``exp`` is only ever called on non-positive numbers.
-    """
-    z = as_float_array("z", z)
-    e = np.exp(-np.abs(z))  # in (0, 1]
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def logsumexp(z: Any) -> np.ndarray:
-    """log sum_k exp(z_k) over the last axis, computed as m + log sum_k exp(z_k - m), m = max z.
-
-    Subtracting the maximum makes the largest exponent exp(0) = 1, so nothing overflows and
-    the sum is at least 1, so the logarithm never sees 0.
-    """
-    z = as_float_array("z", z, ndim=(1, 2))
-    m = z.max(axis=-1, keepdims=True)
-    return (m + np.log(np.exp(z - m).sum(axis=-1, keepdims=True))).squeeze(-1)
-
-
-def softmax(z: Any) -> np.ndarray:
-    """Softmax over the last axis: exp(z_j) / sum_k exp(z_k), for a vector or a batch (N, C).
-
-    Computed as exp(z - logsumexp(z)), which is exact algebra (the softmax does not change
-    when a constant is added to all scores) and never overflows.
-    """
-    z = as_float_array("z", z, ndim=(1, 2))
-    return np.exp(z - logsumexp(z)[..., None])
-
-
-def log_softmax(z: Any) -> np.ndarray:
-    """log softmax(z) = z - logsumexp(z) over the last axis, for a vector or a batch (N, C)."""
-    z = as_float_array("z", z, ndim=(1, 2))
-    return z - logsumexp(z)[..., None]
-
-
+# ----------------------------------------------------------------------------- labels
 def one_hot(labels: Any, num_classes: int) -> np.ndarray:
     """One-hot matrix of shape (N, num_classes) (float64) for integer labels of shape (N,)."""
     num_classes = check_int("num_classes", num_classes, minimum=1)
@@ -92,35 +49,6 @@ def one_hot(labels: Any, num_classes: int) -> np.ndarray:
     out = np.zeros((len(y), num_classes))
     out[np.arange(len(y)), y] = 1.0
     return out
-
-
-# ----------------------------------------------------------------------------- losses
-def cross_entropy(logits: Any, labels: Any) -> float:
-    """Mean cross-entropy of a batch of logits (N, C) against integer labels (N,).
-
-    Equals (1/N) sum_n -log softmax(z_n)[y_n] = (1/N) sum_n (logsumexp(z_n) - z_n[y_n]); the
-    log-sum-exp form is finite for any finite logits, however extreme. This is what
-    ``torch.nn.functional.cross_entropy`` computes (it, too, takes logits, not probabilities).
-    """
-    z = _logits_2d("logits", logits)
-    y = _labels("labels", labels, z.shape[1])
-    check_same_length(logits=z, labels=y)
-    return float(np.mean(logsumexp(z) - z[np.arange(len(y)), y]))
-
-
-def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> float:
-    """Mean binary cross-entropy of y_hat = sigmoid(z) against targets y in [0, 1], from logits z.
-
-    The loss -(y log y_hat + (1 - y) log(1 - y_hat)) is rewritten, using
-    log sigmoid(z) = -softplus(-z) and log(1 - sigmoid(z)) = -softplus(z), as
-    softplus(z) - y z = max(z, 0) - y z + log(1 + exp(-abs(z))), which is finite for every
-    finite z (the probability form gives log(0) once sigmoid(z) rounds to 0 or 1).
-    Matches ``torch.nn.functional.binary_cross_entropy_with_logits``.
-    """
-    z = as_float_array("logits", logits, ndim=1)
-    y = _binary_targets("targets", targets)
-    check_same_length(logits=z, targets=y)
-    return float(np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))))
 
 
 # ----------------------------------------------------------------------------- the logistic neuron
@@ -141,7 +69,7 @@ def logistic_loss(w: Any, b: float, x: Any, y: Any) -> float:
     ``x`` has shape (N, D), ``w`` shape (D,), ``y`` shape (N,) with entries in [0, 1].
     """
     w, b, x, y = _neuron_inputs(w, b, x, y)
-    return binary_cross_entropy_with_logits(x @ w + b, y)
+    return losses.binary_cross_entropy_with_logits(x @ w + b, y)
 
 
 def logistic_grad(w: Any, b: float, x: Any, y: Any) -> tuple[np.ndarray, float]:
@@ -150,20 +78,8 @@ def logistic_grad(w: Any, b: float, x: Any, y: Any) -> tuple[np.ndarray, float]:
     For one example (N = 1) this is the familiar (y_hat - y) x and (y_hat - y).
     """
     w, b, x, y = _neuron_inputs(w, b, x, y)
-    err = sigmoid(x @ w + b) - y
+    err = sigmoid(x @ w + b) - y  # dJ/dz per example, from the chain rule
     return x.T @ err / len(y), float(err.mean())
-
-
-def softmax_ce_grad(logits: Any, labels: Any) -> np.ndarray:
-    """Gradient of :func:`cross_entropy` (the batch mean) with respect to the logits: (P - Y) / N.
-
-    ``P = softmax(logits)`` row by row and ``Y`` is the one-hot matrix of ``labels``; for one
-    example the gradient is p - y.
-    """
-    z = _logits_2d("logits", logits)
-    y = _labels("labels", labels, z.shape[1])
-    check_same_length(logits=z, labels=y)
-    return (softmax(z) - one_hot(y, z.shape[1])) / len(y)
 
 
 # ----------------------------------------------------------------------------- the perceptron

@@ -14,21 +14,9 @@ from typing import Callable
 import numpy as np
 
 from ._validate import as_float_array, check_float, check_int, check_same_length
+from .activations import relu, sigmoid
 
 ACTIVATIONS = ("sigmoid", "relu", "hard_sigmoid")
-
-
-def relu(x) -> np.ndarray:
-    """The rectified linear unit max(0, x), element-wise, as float64."""
-    x = as_float_array("x", x)
-    return np.maximum(x, 0.0)
-
-
-def sigmoid(x) -> np.ndarray:
-    """The logistic sigmoid 1 / (1 + exp(-x)), element-wise, without overflow for large abs(x)."""
-    x = as_float_array("x", x)
-    e = np.exp(-np.abs(x))  # never overflows
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _ramp(x0, x1, c) -> tuple[float, float, float]:

@@ -1,0 +1,150 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dlbook_lib import autodiff
+from dlbook_lib.autodiff import Value
+
+UNARY = {
+    "exp": (lambda v: v.exp(), torch.exp),
+    "log": (lambda v: v.log(), torch.log),
+    "tanh": (lambda v: v.tanh(), torch.tanh),
+    "relu": (lambda v: v.relu(), torch.relu),
+    "neg": (lambda v: -v, lambda t: -t),
+    "pow3": (lambda v: v**3, lambda t: t**3),
+    "pow-1.5": (lambda v: v**-1.5, lambda t: t**-1.5),
+    "rdiv": (lambda v: 2.0 / v, lambda t: 2.0 / t),
+    "rsub": (lambda v: 2.0 - v, lambda t: 2.0 - t),
+}
+
+
+def _torch_grad(fn, *xs):
+    ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
+    out = fn(*ts)
+    out.backward()
+    return out.item(), [t.grad.item() if t.grad is not None else 0.0 for t in ts]
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@pytest.mark.parametrize("x", [0.3, 1.7, -0.8])
+def test_unary_operations_match_torch(name, x):
+    ours, theirs = UNARY[name]
+    if name in ("log", "pow-1.5") and x < 0:
+        x = -x
+    v = Value(x)
+    out = ours(v)
+    out.backward()
+    value, (grad,) = _torch_grad(theirs, x)
+    assert out.data == pytest.approx(value, rel=1e-14)
+    assert v.grad == pytest.approx(grad, rel=1e-13, abs=1e-300)
+
+
+@pytest.mark.parametrize("op", ["+", "-", "*", "/"])
+def test_binary_operations_match_torch(op):
+    f = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+         "/": lambda a, b: a / b}[op]
+    a, b = Value(1.3), Value(-0.7)
+    out = f(a, b)
+    out.backward()
+    value, grads = _torch_grad(f, 1.3, -0.7)
+    assert out.data == pytest.approx(value, rel=1e-15)
+    assert [a.grad, b.grad] == pytest.approx(grads, rel=1e-14)
+
+
+def test_fan_out_adds_contributions():
+    x = Value(3.0)
+    y = x * x + x  # x used three times
+    y.backward()
+    assert x.grad == 7.0
+    h = (x * 2.0).tanh()  # a shared intermediate node used twice
+    z = h * h + h.exp()
+    z.backward()
+    _, (g,) = _torch_grad(lambda t: torch.tanh(2 * t) ** 2 + torch.exp(torch.tanh(2 * t)), 3.0)
+    assert x.grad == pytest.approx(g, rel=1e-12)
+
+
+def test_relu_at_zero_and_constant_operands():
+    x = Value(0.0)
+    y = x.relu() + 1
+    y.backward()
+    assert x.grad == 0.0  # PyTorch's convention
+    z = 2 * Value(1.5) - 1
+    assert z.data == 2.0
+
+
+def test_random_programs_match_torch():
+    ops = ["+", "-", "*", "/", "pow", "exp", "log", "tanh", "relu"]
+    for seed in range(20):
+        g = np.random.default_rng(seed)
+        leaf_values = g.normal(size=3)
+        program = [(str(g.choice(ops)), int(g.integers(3 + k)), int(g.integers(3 + k))) for k in range(15)]
+
+        def run(leaves):
+            nodes = list(leaves)
+            for op, i, j in program:
+                a, b = nodes[i], nodes[j]
+                nodes.append({"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+                              "/": lambda: a / (1.0 + b * b), "pow": lambda: (1.0 + a * a) ** 1.5,
+                              "exp": lambda: a.tanh().exp(), "log": lambda: (1.0 + a * a).log(),
+                              "tanh": lambda: a.tanh(), "relu": lambda: a.relu()}[op]())
+            out = nodes[-1]
+            for node in nodes[3:-1]:
+                out = out + node
+            return out
+
+        leaves = [Value(v) for v in leaf_values]
+        out = run(leaves)
+        out.backward()
+        value, grads = _torch_grad(lambda *ts: run(ts), *leaf_values)
+        assert out.data == pytest.approx(value, rel=1e-12)
+        np.testing.assert_allclose([v.grad for v in leaves], grads, rtol=1e-10, atol=1e-14)
+
+
+def test_topological_order_and_deep_graphs():
+    x = Value(0.5)
+    y = x
+    for _ in range(5000):  # deeper than Python's recursion limit
+        y = y + x
+    order = autodiff.topological_order(y)
+    assert order[0] is x and order[-1] is y and len(order) == 5001
+    position = {id(n): k for k, n in enumerate(order)}
+    assert all(position[id(p)] < position[id(n)] for n in order for p in n.parents)
+    y.backward()
+    assert x.grad == 5001.0
+
+
+def test_backward_twice_gives_the_same_gradients():
+    x = Value(2.0)
+    y = (x * x).log()
+    y.backward()
+    first = x.grad
+    y.backward()
+    assert x.grad == first == pytest.approx(1.0)
+
+
+def test_repr_is_short():
+    assert repr(Value(1.5)) == "Value(data=1.5, grad=0)"
+
+
+@pytest.mark.parametrize(
+    "call, exc, msg",
+    [
+        (lambda: Value("a"), TypeError, "data must be a real number"),
+        (lambda: Value(math.nan), ValueError, "finite"),
+        (lambda: Value(True), TypeError, "real number"),
+        (lambda: Value(1.0) + "x", TypeError, "operand of a Value"),
+        (lambda: Value(-1.0).log(), ValueError, "positive"),
+        (lambda: Value(0.0).log(), ValueError, "positive"),
+        (lambda: Value(1.0) / Value(0.0), ZeroDivisionError, "data is 0"),
+        (lambda: Value(2.0) ** Value(2.0), TypeError, "constant exponents"),
+        (lambda: Value(-2.0) ** 0.5, ValueError, "not real"),
+        (lambda: Value(0.0) ** 0.5, ValueError, "no derivative"),
+        (lambda: autodiff.topological_order(1.0), TypeError, "root must be a Value"),
+        (lambda: Value(1.0, (Value(2.0),), ()), ValueError, "one local derivative per parent"),
+    ],
+)
+def test_bad_inputs_are_named(call, exc, msg):
+    with pytest.raises(exc, match=msg):
+        call()

@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+import torch
+
+from dlbook_lib import gradcheck, mlp
+
+
+def _net_and_loss(activation="tanh", loss="cross_entropy"):
+    rng = np.random.default_rng(0)
+    net = mlp.MLP([4, 5, 3], activation, seed=1)
+    x = rng.normal(size=(6, 4))
+    y = rng.integers(0, 3, size=6) if loss == "cross_entropy" else rng.normal(size=(6, 3))
+
+    def loss_fn(params):
+        copy = mlp.MLP([4, 5, 3], activation, seed=1)
+        copy.params = params
+        return copy.loss(x, y, loss)
+
+    return net, loss_fn, net.loss_and_grads(x, y, loss)[1]
+
+
+def test_relative_error_reference_values():
+    g = np.array([1.0, -2.0, 3.0])
+    assert gradcheck.relative_error(g, g) == 0.0
+    assert gradcheck.relative_error(g, 2 * g) == pytest.approx(1 / 3)
+    assert gradcheck.relative_error(g, -g) == pytest.approx(1.0)
+    assert gradcheck.relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert gradcheck.relative_error(torch.tensor([1.0]), [1.0]) == 0.0
+
+
+@pytest.mark.parametrize("activation", mlp.ACTIVATIONS)
+@pytest.mark.parametrize("loss", mlp.LOSSES)
+def test_correct_gradients_pass(activation, loss):
+    net, loss_fn, grads = _net_and_loss(activation, loss)
+    report = gradcheck.gradient_check(loss_fn, net.params, grads)
+    assert report.passed and report.failed == []
+    assert max(report.errors.values()) < 1e-7
+    assert report.verdict().startswith("✓ all 4 parameter gradients agree")
+
+
+def test_wrong_gradient_is_named_and_assert_raises(capsys):
+    net, loss_fn, grads = _net_and_loss()
+    bad = dict(grads, b2=2 * grads["b2"])
+    report = gradcheck.gradient_check(loss_fn, net.params, bad)
+    assert report.failed == ["b2"]
+    assert report.errors["b2"] == pytest.approx(1 / 3, rel=1e-6)
+    assert "✗ gradients disagree for b2" in report.verdict()
+    with pytest.raises(AssertionError, match="b2"):
+        gradcheck.assert_gradients(loss_fn, net.params, bad)
+    assert "3.3e-01" in capsys.readouterr().out
+
+
+def test_against_autograd_on_a_matrix_function():
+    rng = np.random.default_rng(1)
+    W, x = rng.normal(size=(3, 4)), rng.normal(size=4)
+    W_t = torch.tensor(W, requires_grad=True)
+    ((W_t @ torch.from_numpy(x)) ** 2).sum().backward()
+    report = gradcheck.gradient_check(lambda p: float(np.sum((p["W"] @ x) ** 2)), {"W": W},
+                                      {"W": W_t.grad.numpy()})
+    assert report.passed
+    assert report.errors["W"] < 1e-9
+
+
+def test_zero_gradient_passes():
+    report = gradcheck.gradient_check(lambda p: 5.0, {"a": np.ones(3)}, {"a": np.zeros(3)})
+    assert report.passed and report.errors["a"] == 0.0
+
+
+def test_error_magnitude_is_an_upper_power_of_ten():
+    assert gradcheck.error_magnitude(0.0) == "0"
+    assert gradcheck.error_magnitude(3.2e-9) == "< 1e-08"
+    assert gradcheck.error_magnitude(1e-9) == "< 1e-08"
+    assert gradcheck.error_magnitude(0.4) == "< 1e+00"
+    with pytest.raises(ValueError, match="err must be >= 0"):
+        gradcheck.error_magnitude(-1.0)
+
+
+def test_report_table_is_deterministic_text():
+    report = gradcheck.GradCheckReport({"W1": 3.2e-9, "b1": 0.25}, 1e-7)
+    assert report.table().splitlines() == ["      W1  rel. error  < 1e-08  ✓",
+                                           "      b1  rel. error  2.5e-01  ✗"]
+    assert not report.passed
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        ({"loss_fn": 3}, TypeError, "loss_fn must be callable"),
+        ({"params": {}}, ValueError, "non-empty dict"),
+        ({"grads": {"b": np.ones(2)}}, ValueError, "same names"),
+        ({"grads": {"a": np.ones(3)}}, ValueError, "has shape"),
+        ({"eps": 0.0}, ValueError, "eps must be >"),
+        ({"threshold": -1.0}, ValueError, "threshold must be >"),
+        ({"grads": {"a": ["x", "y"]}}, TypeError, "numbers"),
+    ],
+)
+def test_bad_inputs_are_named(kwargs, exc, msg):
+    args = {"loss_fn": lambda p: float(np.sum(p["a"] ** 2)), "params": {"a": np.ones(2)},
+            "grads": {"a": 2 * np.ones(2)}}
+    args.update(kwargs)
+    with pytest.raises(exc, match=msg):
+        gradcheck.gradient_check(args.pop("loss_fn"), args.pop("params"), args.pop("grads"), **args)
+
+
+def test_relative_error_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        gradcheck.relative_error(np.ones(3), np.ones(4))
