@@ -80,3 +80,87 @@ def minibatch_sgd(grad_on_batch: Callable[[np.ndarray, np.ndarray], np.ndarray],
             theta = theta - lr * np.asarray(grad_on_batch(theta, idx), dtype=float)
             params.append(theta.copy())
     return np.array(params)
+
+
+# ----------------------------------------------------------------------------- momentum
+def _momentum_args(loss, grad, theta0, lr, momentum, steps):
+    if not callable(loss) or not callable(grad):
+        raise TypeError("loss and grad must be callables taking the parameter vector")
+    theta = as_float_array("theta0", theta0, ndim=1).copy()
+    lr = check_float("lr", lr, minimum=0.0, strict_min=True)
+    momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0, strict_max=True)
+    steps = check_int("steps", steps, minimum=0)
+    return theta, lr, momentum, steps
+
+
+def _checked_grad(grad, theta: np.ndarray) -> np.ndarray:
+    g = np.asarray(grad(theta), dtype=float)
+    if g.shape != theta.shape:
+        raise ValueError(f"grad returned shape {g.shape}, expected {theta.shape}")
+    return g
+
+
+def momentum_sgd(loss: Callable[[np.ndarray], float],
+                 grad: Callable[[np.ndarray], np.ndarray],
+                 theta0, *, lr: float, momentum: float, steps: int,
+                 form: str = "velocity", stop_above: float = 1e12) -> Trajectory:
+    """Gradient descent with (heavy-ball) momentum, in either of its two common forms.
+
+    ``form="velocity"``: v <- momentum * v - lr * g, theta <- theta + v (Polyak's form).
+    ``form="buffer"``: b <- momentum * b + g, theta <- theta - lr * b (the form of
+    ``torch.optim.SGD(momentum=...)``). Both start from zero and, for a constant lr, produce the
+    same iterates, since v = -lr * b at every step; both equal
+    theta_next = theta - lr * g + momentum * (theta - theta_prev). Derived in
+    :doc:`/chapters/11_batch_size_momentum`. Stops early if the loss exceeds ``stop_above``.
+    """
+    theta, lr, momentum, steps = _momentum_args(loss, grad, theta0, lr, momentum, steps)
+    if form not in ("velocity", "buffer"):
+        raise ValueError(f"form must be 'velocity' or 'buffer', got {form!r}")
+    state = np.zeros_like(theta)  # v (velocity form) or b (buffer form)
+    params, losses = [theta.copy()], [float(loss(theta))]
+    for _ in range(steps):
+        g = _checked_grad(grad, theta)
+        if form == "velocity":
+            state = momentum * state - lr * g
+            theta = theta + state
+        else:
+            state = momentum * state + g
+            theta = theta - lr * state
+        params.append(theta.copy())
+        losses.append(float(loss(theta)))
+        if not losses[-1] <= stop_above:  # also catches NaN
+            break
+    return Trajectory(np.array(params), np.array(losses))
+
+
+def nesterov_sgd(loss: Callable[[np.ndarray], float],
+                 grad: Callable[[np.ndarray], np.ndarray],
+                 theta0, *, lr: float, momentum: float, steps: int,
+                 form: str = "lookahead", stop_above: float = 1e12) -> Trajectory:
+    """Nesterov's accelerated gradient, in the look-ahead or the rearranged (PyTorch) form.
+
+    ``form="lookahead"``: v <- momentum * v - lr * grad(theta + momentum * v), theta <- theta + v;
+    the gradient is taken at the point momentum would carry us to.
+    ``form="buffer"``: with g = grad(phi), b <- momentum * b + g, phi <- phi - lr * (g + momentum * b),
+    which is what ``torch.optim.SGD(momentum=..., nesterov=True)`` does. Its iterate phi is the
+    look-ahead point theta + momentum * v of the first form (and b = -v / lr), so it needs only
+    the gradient at the current iterate. Derived in :doc:`/chapters/11_batch_size_momentum`.
+    """
+    theta, lr, momentum, steps = _momentum_args(loss, grad, theta0, lr, momentum, steps)
+    if form not in ("lookahead", "buffer"):
+        raise ValueError(f"form must be 'lookahead' or 'buffer', got {form!r}")
+    state = np.zeros_like(theta)
+    params, losses = [theta.copy()], [float(loss(theta))]
+    for _ in range(steps):
+        if form == "lookahead":
+            state = momentum * state - lr * _checked_grad(grad, theta + momentum * state)
+            theta = theta + state
+        else:
+            g = _checked_grad(grad, theta)
+            state = momentum * state + g
+            theta = theta - lr * (g + momentum * state)
+        params.append(theta.copy())
+        losses.append(float(loss(theta)))
+        if not losses[-1] <= stop_above:
+            break
+    return Trajectory(np.array(params), np.array(losses))
