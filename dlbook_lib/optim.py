@@ -29,6 +29,13 @@ class Trajectory:
                 f"final_loss={self.losses[-1]:.6g})")
 
 
+def _checked_grad(grad, theta: np.ndarray) -> np.ndarray:
+    g = np.asarray(grad(theta), dtype=float)
+    if g.shape != theta.shape:
+        raise ValueError(f"grad returned shape {g.shape}, expected {theta.shape}")
+    return g
+
+
 def gradient_descent(loss: Callable[[np.ndarray], float],
                      grad: Callable[[np.ndarray], np.ndarray],
                      theta0, *, lr: float, steps: int,
@@ -45,10 +52,7 @@ def gradient_descent(loss: Callable[[np.ndarray], float],
     steps = check_int("steps", steps, minimum=0)
     params, losses = [theta.copy()], [float(loss(theta))]
     for _ in range(steps):
-        g = np.asarray(grad(theta), dtype=float)
-        if g.shape != theta.shape:
-            raise ValueError(f"grad returned shape {g.shape}, expected {theta.shape}")
-        theta = theta - lr * g
+        theta = theta - lr * _checked_grad(grad, theta)
         params.append(theta.copy())
         losses.append(float(loss(theta)))
         if not losses[-1] <= stop_above:  # also catches NaN
@@ -91,13 +95,6 @@ def _momentum_args(loss, grad, theta0, lr, momentum, steps):
     momentum = check_float("momentum", momentum, minimum=0.0, maximum=1.0, strict_max=True)
     steps = check_int("steps", steps, minimum=0)
     return theta, lr, momentum, steps
-
-
-def _checked_grad(grad, theta: np.ndarray) -> np.ndarray:
-    g = np.asarray(grad(theta), dtype=float)
-    if g.shape != theta.shape:
-        raise ValueError(f"grad returned shape {g.shape}, expected {theta.shape}")
-    return g
 
 
 def momentum_sgd(loss: Callable[[np.ndarray], float],
