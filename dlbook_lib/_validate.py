@@ -82,3 +82,20 @@ def check_same_length(**arrays: np.ndarray) -> int:
         desc = ", ".join(f"{k} has {v}" for k, v in lengths.items())
         raise ValueError(f"arrays must have the same number of rows: {desc}")
     return next(iter(lengths.values()))
+
+
+def check_labels(name: str, value: Any, *, num_classes: int | None = None) -> np.ndarray:
+    """Integer class labels (NumPy, torch or list) as a 1-D int64 array, each in [0, num_classes)."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of class labels, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.min() < 0 or (num_classes is not None and arr.max() >= num_classes):
+        allowed = f"[0, {num_classes - 1}] for {num_classes} classes" if num_classes else ">= 0"
+        raise ValueError(f"{name} must lie in {allowed}, got values from {arr.min()} to {arr.max()}")
+    return arr.astype(np.int64)

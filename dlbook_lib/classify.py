@@ -14,26 +14,12 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import losses
-from ._validate import as_float_array, check_float, check_int, check_same_length
+from ._validate import as_float_array, check_float, check_int, check_labels, check_same_length
 from .activations import sigmoid
 from .data import Split
 
 
 # ----------------------------------------------------------------------------- validation
-def _labels(name: str, value: Any, num_classes: int | None = None) -> np.ndarray:
-    """Integer class labels as a 1-D int64 array, each in [0, num_classes)."""
-    arr = as_float_array(name, value, ndim=1)
-    if not np.all(arr == np.round(arr)):
-        raise ValueError(f"{name} must hold integer class labels, got non-integer values")
-    labels = arr.astype(np.int64)
-    if labels.min() < 0:
-        raise ValueError(f"{name} must be >= 0, got {labels.min()}")
-    if num_classes is not None and labels.max() >= num_classes:
-        raise ValueError(f"{name} must be < the number of classes {num_classes}, "
-                         f"got {labels.max()}")
-    return labels
-
-
 def _binary_targets(name: str, value: Any) -> np.ndarray:
     arr = as_float_array(name, value, ndim=1)
     if np.any((arr < 0) | (arr > 1)):
@@ -45,7 +31,7 @@ def _binary_targets(name: str, value: Any) -> np.ndarray:
 def one_hot(labels: Any, num_classes: int) -> np.ndarray:
     """One-hot matrix of shape (N, num_classes) (float64) for integer labels of shape (N,)."""
     num_classes = check_int("num_classes", num_classes, minimum=1)
-    y = _labels("labels", labels, num_classes)
+    y = check_labels("labels", labels, num_classes=num_classes)
     out = np.zeros((len(y), num_classes))
     out[np.arange(len(y)), y] = 1.0
     return out
@@ -124,7 +110,7 @@ def perceptron_train(x: Any, y: Any, *, max_epochs: int = 100, lr: float = 1.0,
     without mistakes, or after ``max_epochs``.
     """
     x = as_float_array("x", x, ndim=2)
-    y = _labels("y", y, 2)
+    y = check_labels("y", y, num_classes=2)
     check_same_length(x=x, y=y)
     max_epochs = check_int("max_epochs", max_epochs, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, strict_min=True)
@@ -155,7 +141,7 @@ def accuracy(scores: Any, labels: Any) -> float:
     the prediction, or a vector (N,) of predicted class labels.
     """
     s = as_float_array("scores", scores, ndim=(1, 2))
-    y = _labels("labels", labels)
+    y = check_labels("labels", labels)
     check_same_length(scores=s, labels=y)
     pred = s.argmax(axis=1) if s.ndim == 2 else s
     return float(np.mean(pred == y))

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_array, check_float, check_same_length
+from ._validate import as_float_array, check_float, check_labels, check_same_length
 from .activations import sigmoid
 
 
@@ -46,15 +46,9 @@ def _logits_and_labels(logits: Any, labels: Any) -> tuple[np.ndarray, np.ndarray
     z = as_float_array("logits", logits, ndim=2)
     if z.shape[1] < 2:
         raise ValueError(f"logits must have shape (N, C) with C >= 2 classes, got {z.shape}")
-    raw = np.asarray(labels.detach().cpu() if hasattr(labels, "detach") else labels)
-    if raw.ndim != 1 or not np.issubdtype(raw.dtype, np.integer):
-        raise TypeError("labels must be a 1-D array of integer class indices, got "
-                        f"dtype {raw.dtype} and shape {raw.shape}")
-    check_same_length(logits=z, labels=raw)
-    if raw.min() < 0 or raw.max() >= z.shape[1]:
-        raise ValueError(f"labels must lie in [0, {z.shape[1] - 1}] for {z.shape[1]} classes, "
-                         f"got values from {raw.min()} to {raw.max()}")
-    return z, raw.astype(np.int64)
+    y = check_labels("labels", labels, num_classes=z.shape[1])
+    check_same_length(logits=z, labels=y)
+    return z, y
 
 
 def _binary_targets(targets: Any, shape: tuple[int, ...]) -> np.ndarray:

@@ -127,7 +127,7 @@ def test_bad_inputs_have_clear_messages():
         classify.logistic_grad(np.zeros(2), 0.0, np.zeros((4, 3)), np.zeros(4))
     with pytest.raises(TypeError, match="b must be a real number"):
         classify.logistic_loss(np.zeros(3), "0", np.zeros((4, 3)), np.zeros(4))
-    with pytest.raises(ValueError, match="y must be < the number of classes 2"):
+    with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] for 2 classes"):
         classify.perceptron_train(np.zeros((2, 2)), [0, 2])
     with pytest.raises(ValueError, match="lr must be > 0"):
         classify.perceptron_train(np.zeros((2, 2)), [0, 1], lr=0.0)

@@ -153,7 +153,7 @@ def test_multiclass_hinge_batch_of_one_and_bad_inputs():
         losses.multiclass_hinge_grad(z, y, kind="svm")
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\]"):
         losses.multiclass_hinge(z, np.array([3]))
-    with pytest.raises(TypeError, match="integer class indices"):
+    with pytest.raises(TypeError, match="integer class labels"):
         losses.multiclass_hinge(z, np.array([0.0]))
     with pytest.raises(ValueError, match="C >= 2"):
         losses.multiclass_hinge(np.zeros((2, 1)), np.array([0, 0]))
@@ -225,7 +225,7 @@ def test_cross_entropy_accepts_torch_labels_and_rejects_bad_ones(rng):
     z = rng.normal(size=(3, 4))
     assert losses.cross_entropy(torch.tensor(z), torch.tensor([0, 1, 2])) == pytest.approx(
         losses.cross_entropy(z, np.array([0, 1, 2])), rel=RTOL)
-    with pytest.raises(TypeError, match="integer class indices"):
+    with pytest.raises(TypeError, match="integer class labels"):
         losses.cross_entropy(z, np.array([0.0, 1.0, 2.0]))
     with pytest.raises(ValueError, match="same number of rows"):
         losses.cross_entropy_grad(z, np.array([0, 1]))
