@@ -9,8 +9,10 @@ For each notebook it refreshes the Colab install cell from ``_config.yml``, runs
 a fresh kernel with the notebook's folder as working directory, stores the outputs, stamps the
 notebook with its fingerprint (code cells + dlbook_lib + pins) and records the runtime in
 ``back/execution_stats.json``, from which it regenerates the execution-statistics page.
-It refuses to run when the installed packages differ from the pins in requirements.txt, since
-stored outputs must come from the pinned environment.
+It refuses to run when the installed packages differ from the pins in requirements.txt, or when
+this machine cannot be the book's reference numerical platform (``tools/reference_platform.py``),
+since stored outputs must come from the pinned environment on that platform. Each kernel reports
+which SIMD kernels it dispatched; the executor checks them and records them with the runtimes.
 """
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ import nbformat
 from nbclient import NotebookClient
 
 from . import notebooks as nbt
+from . import reference_platform
 
-KERNEL_ENV = {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+#: What to tell someone whose notebook outputs are out of date (``path``: the notebook).
+EXECUTE_HINT = "re-execute it with `python -m tools.execute {path}` and commit the result"
 
 
 def _canonical(name: str) -> str:
@@ -66,7 +70,8 @@ def refresh_colab_cell(nb) -> None:
 
 MODULE_PROBE = ("import json as _json, sys as _sys\n"
                 "print(_json.dumps(sorted(m for m in _sys.modules if m == 'dlbook_lib' "
-                "or m.startswith('dlbook_lib.'))))")
+                "or m.startswith('dlbook_lib.'))))\n"
+                + reference_platform.PROBE)
 
 
 def coalesce_streams(outputs: list) -> list:
@@ -86,7 +91,8 @@ def coalesce_streams(outputs: list) -> list:
     return merged
 
 
-def execute(path: Path, timeout: int = 600) -> float:
+def execute(path: Path, timeout: int = 600) -> tuple[float, dict]:
+    """Execute one notebook in place; return its runtime and the kernels it dispatched."""
     nb = nbformat.read(path, as_version=4)
     refresh_colab_cell(nb)
     nb.metadata["kernelspec"] = {"name": nbt.KERNEL_NAME, "display_name": "Python 3",
@@ -96,6 +102,7 @@ def execute(path: Path, timeout: int = 600) -> float:
         for key in ("execution", "collapsed", "scrolled", "lines_to_next_cell"):
             cell.metadata.pop(key, None)
     os.environ.update(KERNEL_ENV)
+    reference_platform.apply()
     # A last, temporary cell reports which dlbook_lib modules the chapter loaded; the
     # fingerprint covers exactly those.
     nb.cells.append(nbformat.v4.new_code_cell(MODULE_PROBE))
@@ -106,17 +113,23 @@ def execute(path: Path, timeout: int = 600) -> float:
     client.execute()
     seconds = time.perf_counter() - start
     probe = nb.cells.pop()
-    modules = json.loads(probe.outputs[0]["text"])
+    modules_line, dispatch_line = probe.outputs[0]["text"].strip().splitlines()
+    modules = json.loads(modules_line)
+    dispatch = json.loads(dispatch_line)
+    if dispatch != reference_platform.EXPECTED_DISPATCH:
+        raise SystemExit(f"{path.name}: the kernel dispatched {dispatch}, not the reference "
+                         f"platform's {reference_platform.EXPECTED_DISPATCH}; nothing was "
+                         "written (see tools/reference_platform.py)")
     for cell in nbt.code_cells(nb):
         cell.outputs = coalesce_streams(cell.outputs)
     nb.metadata.pop("widgets", None)
     nb.metadata.setdefault("language_info", {})
     nb.metadata[nbt.META_KEY] = {"fingerprint": nbt.fingerprint(nb, modules)}
     nbformat.write(nb, path)
-    return seconds
+    return seconds, dispatch
 
 
-def update_stats(runtimes: dict[str, float]) -> dict:
+def update_stats(runtimes: dict[str, float], dispatch: dict) -> dict:
     stats = json.loads(nbt.STATS_JSON.read_text()) if nbt.STATS_JSON.exists() else {}
     chapters = stats.get("chapters", {})
     today = dt.date.today().isoformat()
@@ -133,6 +146,7 @@ def update_stats(runtimes: dict[str, float]) -> dict:
             "torch": metadata.version("torch"),
             "numpy": metadata.version("numpy"),
         },
+        "platform": dict(reference_platform.describe(), dispatch=dispatch),
     }
     nbt.STATS_JSON.write_text(json.dumps(stats, indent=1, sort_keys=True) + "\n")
     write_stats_page(stats)
@@ -174,8 +188,38 @@ def write_stats_page(stats: dict) -> None:
         f"Environment of the last execution: Python {env['python']} on {env['machine']} "
         f"({env['cpu_count']} CPUs visible), torch {env['torch']}, numpy {env['numpy']}.",
         "",
+        *platform_lines(stats.get("platform")),
     ])
     nbt.STATS_PAGE.write_text(page)
+
+
+def notebook_problem(given: Path) -> str | None:
+    """Why ``given`` cannot be executed as a chapter (one line), or ``None``."""
+    path = given.resolve()
+    if not path.exists():
+        return f"{given}: no such file"
+    if path.suffix != ".ipynb":
+        return f"{given}: not a notebook (expected a chapters/*.ipynb file)"
+    if not path.is_relative_to(nbt.ROOT):
+        return f"{given}: outside the repository {nbt.ROOT}"
+    if path.parent != nbt.CHAPTERS:
+        return (f"{given}: not a chapter; the executor runs notebooks in "
+                f"{nbt.CHAPTERS.relative_to(nbt.ROOT)}/ only")
+    return None
+
+
+def platform_lines(plat: dict | None) -> list[str]:
+    """Paragraph of the statistics page on the numerical platform of the last execution."""
+    if not plat:
+        return []
+    d = plat.get("dispatch", {})
+    return [
+        f"Numerical platform: {plat['cpu']} ({'with' if plat['avx512'] else 'without'} "
+        "AVX-512), run under the book's reference settings (`tools/reference_platform.py`); "
+        f"the kernels dispatched PyTorch {d.get('torch')}, OpenBLAS {d.get('openblas')} and "
+        f"NumPy {d.get('numpy')} code, as on every x86-64 CPU with AVX2.",
+        "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,17 +236,30 @@ def main(argv: list[str] | None = None) -> int:
               *problems, "fix it with: pip install -r requirements.txt", sep="\n  ",
               file=sys.stderr)
         return 2
-    paths = nbt.chapter_notebooks() if args.all else [p.resolve() for p in args.notebooks]
-    runtimes = {}
+    reason = reference_platform.non_reference_reason()
+    if reason:
+        print(f"refusing to execute: this machine cannot be the book's reference numerical "
+              f"platform ({reason}); stored outputs must come from an x86-64 CPU with AVX2 and "
+              "FMA (see tools/reference_platform.py). `pytest` still runs every notebook here.",
+              file=sys.stderr)
+        return 2
+    if args.all:
+        paths = nbt.chapter_notebooks()
+    else:
+        paths = []
+        for given in args.notebooks:
+            problem = notebook_problem(given)
+            if problem:
+                print(f"error: {problem}", file=sys.stderr)
+                return 2
+            paths.append(given.resolve())
+    runtimes, dispatch = {}, {}
     for path in paths:
-        if not path.exists() or path.suffix != ".ipynb":
-            parser.error(f"not a notebook: {path}")
         rel = path.relative_to(nbt.ROOT).as_posix()
         print(f"executing {rel} ...", flush=True)
-        seconds = execute(path, timeout=args.timeout)
-        runtimes[rel] = seconds
-        print(f"  done in {seconds:.1f} s", flush=True)
-    update_stats(runtimes)
+        runtimes[rel], dispatch = execute(path, timeout=args.timeout)
+        print(f"  done in {runtimes[rel]:.1f} s", flush=True)
+    update_stats(runtimes, dispatch)
     return 0
 
 
