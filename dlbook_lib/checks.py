@@ -8,6 +8,7 @@ depend on the last bits of floating-point arithmetic. Introduced in
 """
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -17,6 +18,14 @@ from ._validate import as_float_array, check_float
 
 PASS = "\u2713"  # ✓
 FAIL = "\u2717"  # ✗
+#: Printed lines are wrapped to this width, the width of the book's pages.
+WIDTH = 80
+
+
+def say(line: str) -> None:
+    """Print a verdict wrapped to :data:`WIDTH` characters (continuation lines indented)."""
+    print(textwrap.fill(line, WIDTH, subsequent_indent="  ", break_long_words=False,
+                        break_on_hyphens=False))
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,7 @@ def check_close(actual: Any, expected: Any, what: str, *, rtol: float = 1e-7,
     prints ``✓ dL/dw matches autograd (rel. tol 1e-10, abs. tol 1e-12)``.
     """
     result = compare(actual, expected, what, rtol=rtol, atol=atol)
-    print(result.verdict())
+    say(result.verdict())
     if not result.passed:
         raise AssertionError(result.verdict())
 
@@ -92,7 +101,7 @@ def check_true(condition: Any, what: str, detail: str = "") -> None:
     if isinstance(condition, np.ndarray):
         raise TypeError("condition must be a single truth value; use .all() or .any() first")
     if bool(condition):
-        print(f"{PASS} {what}")
+        say(f"{PASS} {what}")
         return
     msg = f"{FAIL} {what}" + (f": {detail}" if detail else "")
     raise AssertionError(msg)

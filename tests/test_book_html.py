@@ -5,7 +5,8 @@
   loads every page of the table of contents with every non-``file://`` request blocked, and
   checks: the math is typeset by the MathJax served from the site, with no MathJax error and no
   raw TeX left in the visible text; every image loaded and has meaningful alt text; no console
-  errors; the launch (Colab) and download buttons are there.
+  errors; no code or output block wider than the page at 1280 px; the launch (Colab) and
+  download buttons are there.
 
 Both need the book built in ``_build/html`` (``.ci/run`` builds it before running the tests). In
 CI (``CI=true``) a missing build or browser is a failure; elsewhere the tests skip and say what
@@ -18,7 +19,7 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urlparse
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -69,7 +70,9 @@ def _parse(path: Path) -> _Links:
 
 def test_every_internal_link_and_anchor_resolves():
     need(HTML.is_dir(), BUILD_HINT)
-    files = sorted(p for p in HTML.rglob("*.html") if "_sources" not in p.parts)
+    # the book's pages (theme templates in _static/ are not pages)
+    files = sorted(p for p in HTML.rglob("*.html")
+                   if not {"_sources", "_static"} & set(p.relative_to(HTML).parts))
     parsed = {p: _parse(p) for p in files}
     broken = []
     for page, links in parsed.items():
@@ -77,7 +80,7 @@ def test_every_internal_link_and_anchor_resolves():
             url = urlparse(target)
             if url.scheme or target.startswith("//") or target.startswith("javascript:"):
                 continue
-            path_part, anchor = urldefrag(target)
+            path_part, anchor = url.path, url.fragment
             dest = (page.parent / unquote(path_part)).resolve() if path_part else page
             if not dest.exists():
                 broken.append(f"{page.relative_to(HTML)}: {target} (no such file)")
@@ -107,6 +110,8 @@ async () => {
     text: clone.innerText,
     brokenImages: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
     alts: imgs.map(i => [i.src.split('/').pop(), i.alt || '']),
+    clipped: [...document.querySelectorAll('article pre')]
+      .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60)),
     launch: !!document.querySelector('.dropdown-launch-buttons a[href*="colab"]'),
     download: !!document.querySelector('.dropdown-download-buttons'),
   };
@@ -163,10 +168,14 @@ def test_every_page_renders_offline_in_chromium():
             if r["brokenImages"]:
                 problems.append(f"{name}: images not loaded {r['brokenImages'][:3]}")
             bad_alt = [f for f, alt in r["alts"]
-                       if not alt.strip() or alt == f or HASHED_NAME.match(alt.strip())]
+                       if not alt.strip() or HASHED_NAME.match(alt.strip().split("/")[-1])
+                       or alt.strip().split("/")[-1] == f]
             if bad_alt:
                 problems.append(f"{name}: {len(bad_alt)} images without meaningful alt text "
                                 f"({bad_alt[:2]})")
+            if r["clipped"]:
+                problems.append(f"{name}: {len(r['clipped'])} code or output blocks wider than "
+                                f"the page at 1280 px: {r['clipped'][:2]}")
             if errors:
                 problems.append(f"{name}: console errors {errors[:3]}")
             if blocked:

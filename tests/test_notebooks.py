@@ -119,3 +119,39 @@ def test_execution_statistics_cover_every_chapter():
         assert rel.removesuffix(".ipynb") in page
     for rel, rec in stats["chapters"].items():
         assert rec["seconds"] <= 30.0, f"{rel} took {rec['seconds']} s, over the 30 s budget"
+
+
+WIDTH = 80  # the book's pages show about 80 characters of code without clipping
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_code_and_printed_lines_fit_the_page(path):
+    nb = load(path)
+    wide = []
+    for i, cell in enumerate(nbt.code_cells(nb)):
+        if i == 0:
+            continue  # the Colab cell, removed from the HTML
+        wide += [f"code cell {i}, code: {line[:60]}..." for line in cell.source.splitlines()
+                 if len(line) > WIDTH]
+    for i, text in text_outputs(nb):
+        wide += [f"code cell {i}, output: {line[:60]}..." for line in text.splitlines()
+                 if len(line) > WIDTH]
+    assert not wide, (f"{path.name}: {len(wide)} lines wider than {WIDTH} characters:\n"
+                      + "\n".join(wide[:20]))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_figure_has_a_caption_and_alt_text(path):
+    missing = []
+    for i, cell in enumerate(nbt.code_cells(load(path))):
+        if not any("image/png" in o.get("data", {}) for o in cell.outputs):
+            continue
+        mystnb = cell.metadata.get("mystnb", {})
+        alt = mystnb.get("image", {}).get("alt", "")
+        caption = mystnb.get("figure", {}).get("caption", "")
+        if not caption or len(alt.split()) < 5 or "$" in alt:
+            missing.append(i)
+    assert not missing, (
+        f"{path.name}: code cells {missing} draw a figure without a caption "
+        "(metadata mystnb.figure.caption) or without alt text of five words or more, in plain "
+        "text (mystnb.image.alt)")

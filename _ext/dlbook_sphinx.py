@@ -1,4 +1,9 @@
-"""Number equations, figures and tables per chapter: (9.3) is the third equation of chapter 9.
+"""The book's own Sphinx adjustments.
+
+* Equations, figures and tables are numbered per chapter: (9.3) is the third equation of
+  chapter 9.
+* Inline scripts registered twice (sphinx-thebe's ``const THEBE_JS_URL``, a JavaScript error
+  on every page) are included once.
 
 Sphinx numbers them across the whole book unless the table of contents is ``numbered``, which
 would also prefix every heading with a number (the chapters carry their numbers in their
@@ -27,7 +32,24 @@ def renumber(app, env) -> list[str]:
     return changed
 
 
+def dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        # the same file or inline body, whatever priority it was registered with
+        key = (str(getattr(script, "filename", script) or ""),
+               tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
 def setup(app):
     # after Sphinx's own toctree collector has assigned the book-wide numbers
     app.connect("env-get-updated", renumber, priority=900)
+    # early: handlers after one that returns a template name are not called
+    app.connect("html-page-context", dedupe_scripts, priority=100)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
