@@ -11,12 +11,14 @@
 from __future__ import annotations
 
 import difflib
+import os
 
 import pytest
 
 from tools import reference_platform
-from tools.execute import EXECUTE_HINT
+from tools.execute import EXECUTE_HINT, KERNEL_ENV
 
+os.environ.update(KERNEL_ENV)  # the executor's kernel settings (matplotlib backend)
 NON_REFERENCE = reference_platform.apply()
 UNCOMPARED = "nbval_outputs_not_compared"
 
