@@ -32,7 +32,7 @@ SENSITIVE_CELL = 5
 def _nbval(path: Path, env: dict[str, str], *, book_conftest: bool = False):
     ini = path.parent / "pytest.ini"  # an empty one: the book's own addopts do not apply
     ini.write_text("[pytest]\n")
-    plugins = ["-p", "tests.conftest"] if book_conftest else []
+    plugins = ["-p", "conftest"] if book_conftest else []
     cmd = [sys.executable, "-m", "pytest", "-q", "-c", str(ini), *plugins,
            "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
            "--nbval-sanitize-with", str(nbt.ROOT / "nbval_sanitize.cfg"), "--color=no", str(path)]

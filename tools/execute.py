@@ -113,7 +113,9 @@ def execute(path: Path, timeout: int = 600) -> tuple[float, dict]:
     client.execute()
     seconds = time.perf_counter() - start
     probe = nb.cells.pop()
-    modules_line, dispatch_line = probe.outputs[0]["text"].strip().splitlines()
+    # the probe's two lines may arrive as separate stream messages under load
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    modules_line, dispatch_line = text.strip().splitlines()
     modules = json.loads(modules_line)
     dispatch = json.loads(dispatch_line)
     if dispatch != reference_platform.EXPECTED_DISPATCH:

@@ -1,4 +1,4 @@
-"""Test-suite set-up.
+"""Test-suite set-up, for every path under the repository (tests/ and chapters/ alike).
 
 * Every process and notebook kernel of the run gets the book's reference numerical platform
   (``tools/reference_platform.py``) before NumPy or PyTorch are imported, so stored outputs
