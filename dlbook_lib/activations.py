@@ -1,15 +1,16 @@
 """Activation functions and their derivatives, written from scratch in NumPy.
 
-Chapter :doc:`/chapters/06_activation_functions` derives every derivative here and checks it
-against PyTorch's autograd. Each activation has a forward function ``f(x)`` and a derivative
-``f_grad(x)`` (the derivative of f with respect to its input, element-wise), both returning
-float64 arrays and both safe for extreme inputs such as -1000 and 1000: no overflow warnings
-and no NaN.
+Chapter :doc:`/chapters/06_activation_functions` derives every derivative here
+and checks it against PyTorch's autograd. Each activation has a forward function
+``f(x)`` and a derivative ``f_grad(x)`` (the derivative of f with respect to its
+input, element-wise), both returning float64 arrays and both safe for extreme
+inputs such as -1000 and 1000: no overflow warnings and no NaN.
 
-At a kink (x = 0 for the ReLU family) a derivative does not exist; the functions return the
-value PyTorch's backward pass uses, so that hand-written and automatic gradients agree
-exactly: relu_grad(0) = 0, leaky_relu_grad(0) = slope, prelu_grad(0) = a, elu_grad(0) = alpha
-and selu_grad(0) = lambda * alpha (the left-hand derivative).
+At a kink (x = 0 for the ReLU family) a derivative does not exist; the functions
+return the value PyTorch's backward pass uses, so that hand-written and
+automatic gradients agree exactly: relu_grad(0) = 0, leaky_relu_grad(0) = slope,
+prelu_grad(0) = a, elu_grad(0) = alpha and selu_grad(0) = lambda * alpha (the
+left-hand derivative).
 
 :func:`get` looks an activation up by name in the registry ``ACTIVATIONS``.
 """
@@ -32,7 +33,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_TANH_C = 0.044715
 
 
-# --- the sigmoid family --------------------------------------------------------------------
+# --- the sigmoid family ------------------------------------------------------
 
 def sigmoid(x) -> np.ndarray:
     """The logistic sigmoid 1 / (1 + exp(-x)), range (0, 1).
@@ -45,10 +46,12 @@ def sigmoid(x) -> np.ndarray:
 
 
 def sigmoid_grad(x) -> np.ndarray:
-    """Derivative of the sigmoid: sigmoid(x) * (1 - sigmoid(x)), at most 1/4 (at x = 0).
+    """Derivative of the sigmoid: sigmoid(x) * (1 - sigmoid(x)), at most 1/4
+    (at x = 0).
 
-    Evaluated as e / (1 + e)^2 with e = exp(-abs(x)), the same quantity without the
-    cancellation in 1 - sigmoid(x) for large x, so it keeps full relative accuracy in the tails.
+    Evaluated as e / (1 + e)^2 with e = exp(-abs(x)), the same quantity without
+    the cancellation in 1 - sigmoid(x) for large x, so it keeps full relative
+    accuracy in the tails.
     """
     x = as_float_array("x", x)
     e = np.exp(-np.abs(x))
@@ -64,15 +67,16 @@ def tanh(x) -> np.ndarray:
 def tanh_grad(x) -> np.ndarray:
     """Derivative of tanh: 1 - tanh(x)^2, in (0, 1] with its maximum 1 at x = 0.
 
-    Evaluated as 4 e / (1 + e)^2 with e = exp(-2 abs(x)) (that is, 4 sigmoid_grad(2x)), which
-    equals 1 - tanh(x)^2 but avoids its cancellation when tanh(x) is close to 1 or -1.
+    Evaluated as 4 e / (1 + e)^2 with e = exp(-2 abs(x)) (that is,
+    4 sigmoid_grad(2x)), which equals 1 - tanh(x)^2 but avoids its cancellation
+    when tanh(x) is close to 1 or -1.
     """
     x = as_float_array("x", x)
     e = np.exp(-2.0 * np.abs(x))
     return 4.0 * e / (1.0 + e) ** 2
 
 
-# --- the ReLU family -----------------------------------------------------------------------
+# --- the ReLU family ---------------------------------------------------------
 
 def relu(x) -> np.ndarray:
     """The rectified linear unit max(0, x), range [0, inf)."""
@@ -81,7 +85,9 @@ def relu(x) -> np.ndarray:
 
 
 def relu_grad(x) -> np.ndarray:
-    """Derivative of ReLU: 1 for x > 0 and 0 for x <= 0 (PyTorch's choice at the kink)."""
+    """Derivative of ReLU: 1 for x > 0 and 0 for x <= 0
+    (PyTorch's choice at the kink).
+    """
     x = as_float_array("x", x)
     return (x > 0).astype(np.float64)
 
@@ -91,37 +97,43 @@ def _slope(name: str, value: float) -> float:
 
 
 def leaky_relu(x, slope: float = 0.01) -> np.ndarray:
-    """Leaky ReLU: x for x > 0 and slope * x otherwise (slope 0.01 by default)."""
+    """Leaky ReLU: x for x > 0 and slope * x otherwise (default slope 0.01)."""
     slope = _slope("slope", slope)
     x = as_float_array("x", x)
     return np.where(x > 0, x, slope * x)
 
 
 def leaky_relu_grad(x, slope: float = 0.01) -> np.ndarray:
-    """Derivative of leaky ReLU: 1 for x > 0, slope for x <= 0 (PyTorch's choice at 0)."""
+    """Derivative of leaky ReLU: 1 for x > 0, slope for x <= 0
+    (PyTorch's choice at 0).
+    """
     slope = _slope("slope", slope)
     x = as_float_array("x", x)
     return np.where(x > 0, 1.0, slope)
 
 
 def prelu(x, a: float = 0.25) -> np.ndarray:
-    """Parametric ReLU: x for x > 0 and a * x otherwise, where the slope a is learned.
+    """Parametric ReLU: x for x > 0 and a * x otherwise, with a learned slope a.
 
-    This is leaky ReLU with a trainable slope. It equals max(x, a x) only when a <= 1.
+    This is leaky ReLU with a trainable slope. It equals max(x, a x) only when
+    a <= 1.
     """
     return leaky_relu(x, slope=_slope("a", a))
 
 
 def prelu_grad(x, a: float = 0.25) -> np.ndarray:
-    """Derivative of PReLU with respect to its input x: 1 for x > 0, a for x <= 0."""
+    """Derivative of PReLU with respect to its input x:
+    1 for x > 0, a for x <= 0.
+    """
     return leaky_relu_grad(x, slope=_slope("a", a))
 
 
 def prelu_grad_a(x, a: float = 0.25) -> np.ndarray:
-    """Derivative of PReLU with respect to its slope a, element-wise: x for x < 0, else 0.
+    """Derivative of PReLU with respect to its slope a, element-wise:
+    x for x < 0, else 0.
 
-    The gradient of a loss with respect to a shared slope is the sum over all elements of
-    (upstream gradient) * prelu_grad_a(x, a).
+    The gradient of a loss with respect to a shared slope is the sum over all
+    elements of (upstream gradient) * prelu_grad_a(x, a).
     """
     _slope("a", a)
     x = as_float_array("x", x)
@@ -129,7 +141,8 @@ def prelu_grad_a(x, a: float = 0.25) -> np.ndarray:
 
 
 def elu(x, alpha: float = 1.0) -> np.ndarray:
-    """Exponential linear unit: x for x > 0 and alpha (exp(x) - 1) otherwise; range (-alpha, inf).
+    """Exponential linear unit: x for x > 0 and alpha (exp(x) - 1) otherwise;
+    range (-alpha, inf).
 
     Uses expm1 of min(x, 0), so large positive inputs never reach exp.
     """
@@ -139,41 +152,50 @@ def elu(x, alpha: float = 1.0) -> np.ndarray:
 
 
 def elu_grad(x, alpha: float = 1.0) -> np.ndarray:
-    """Derivative of ELU: 1 for x > 0 and alpha exp(x) for x <= 0 (so alpha at x = 0)."""
+    """Derivative of ELU: 1 for x > 0 and alpha exp(x) for x <= 0
+    (so alpha at x = 0).
+    """
     alpha = check_float("alpha", alpha, minimum=0.0)
     x = as_float_array("x", x)
     return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
 
 
 def selu(x) -> np.ndarray:
-    """Scaled ELU: SELU_LAMBDA * elu(x, SELU_ALPHA); range (-lambda alpha, inf), about (-1.758, inf)."""
+    """Scaled ELU: SELU_LAMBDA * elu(x, SELU_ALPHA); range (-lambda alpha, inf),
+    about (-1.758, inf).
+    """
     return SELU_LAMBDA * elu(x, alpha=SELU_ALPHA)
 
 
 def selu_grad(x) -> np.ndarray:
-    """Derivative of SELU: lambda for x > 0 and lambda alpha exp(x) for x <= 0."""
+    """Derivative of SELU: lambda if x > 0 and lambda alpha exp(x) if x <= 0."""
     return SELU_LAMBDA * elu_grad(x, alpha=SELU_ALPHA)
 
 
-# --- smooth ReLU-like functions ------------------------------------------------------------
+# --- smooth ReLU-like functions ----------------------------------------------
 
 _erfc = np.vectorize(math.erfc, otypes=[np.float64])
 
 
 def normal_cdf(x) -> np.ndarray:
-    """The standard normal CDF Phi(x) = erfc(-x / sqrt(2)) / 2, accurate in both tails."""
+    """The standard normal CDF Phi(x) = erfc(-x / sqrt(2)) / 2, accurate in
+    both tails.
+    """
     x = as_float_array("x", x)
     return 0.5 * _erfc(-x / math.sqrt(2.0))
 
 
 def normal_pdf(x) -> np.ndarray:
     """The standard normal density phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
-    x = np.clip(as_float_array("x", x), -50.0, 50.0)  # phi(50) is 0 in float64; avoids x*x overflow
+    # phi(50) is 0 in float64; clipping avoids overflow in x*x
+    x = np.clip(as_float_array("x", x), -50.0, 50.0)
     return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
 
 
 def gelu(x) -> np.ndarray:
-    """Gaussian error linear unit, exact form x Phi(x) with Phi the standard normal CDF."""
+    """Gaussian error linear unit, exact form x Phi(x) with Phi the standard
+    normal CDF.
+    """
     x = as_float_array("x", x)
     return x * normal_cdf(x)
 
@@ -185,14 +207,17 @@ def gelu_grad(x) -> np.ndarray:
 
 
 def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
-    # tanh of the inner polynomial is +-1 to float64 precision long before abs(x) = 100;
-    # clipping there keeps x^3 from overflowing for huge inputs and changes nothing else.
+    # tanh of the inner polynomial is +-1 to float64 precision long before
+    # abs(x) = 100; clipping there keeps x^3 from overflowing for huge inputs
+    # and changes nothing else.
     c = np.clip(x, -100.0, 100.0)
     return np.tanh(_SQRT_2_OVER_PI * (c + _GELU_TANH_C * c ** 3))
 
 
 def gelu_tanh(x) -> np.ndarray:
-    """The tanh approximation of GELU: x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2."""
+    """The tanh approximation of GELU:
+    x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2.
+    """
     x = as_float_array("x", x)
     return 0.5 * x * (1.0 + _gelu_tanh_inner(x))
 
@@ -219,45 +244,49 @@ def silu_grad(x) -> np.ndarray:
     return s * (1.0 + x * (1.0 - s))
 
 
-# --- maxout --------------------------------------------------------------------------------
+# --- maxout ------------------------------------------------------------------
 
 def _pieces(z) -> np.ndarray:
     z = as_float_array("z", z)
     if z.ndim < 1 or z.shape[-1] < 2:
-        raise ValueError(f"maxout needs at least 2 pieces along the last axis of z, got shape {z.shape}")
+        raise ValueError("maxout needs at least 2 pieces along the last axis "
+                         f"of z, got shape {z.shape}")
     return z
 
 
 def maxout(z) -> np.ndarray:
-    """Maxout over the last axis: z has shape (..., k) with k >= 2 linear pieces per unit.
+    """Maxout over the last axis: z has shape (..., k) with k >= 2 linear
+    pieces per unit.
 
-    In a maxout layer the pieces are k affine maps of the same input, z_j = w_j . x + b_j,
-    and the unit outputs their maximum.
+    In a maxout layer the pieces are k affine maps of the same input,
+    z_j = w_j . x + b_j, and the unit outputs their maximum.
     """
     z = _pieces(z)
     return z.max(axis=-1)
 
 
 def maxout_grad(z) -> np.ndarray:
-    """Derivative of maxout with respect to each piece: 1 for the winning piece, 0 otherwise.
+    """Derivative of maxout with respect to each piece: 1 for the winning
+    piece, 0 otherwise.
 
-    Ties go to the first maximal piece, as in ``torch.max(z, dim=-1)``. (``torch.amax`` and
-    ``torch.maximum`` instead split the gradient evenly between tied pieces.)
+    Ties go to the first maximal piece, as in ``torch.max(z, dim=-1)``.
+    (``torch.amax`` and ``torch.maximum`` instead split the gradient evenly
+    between tied pieces.)
     """
     z = _pieces(z)
     winner = z.argmax(axis=-1)
     return (np.arange(z.shape[-1]) == winner[..., None]).astype(np.float64)
 
 
-# --- registry ------------------------------------------------------------------------------
+# --- registry ----------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Activation:
     """An element-wise activation with its derivative and a few facts about it.
 
-    ``low`` and ``high`` are the infimum and supremum of its range (possibly infinite);
-    ``needs`` names the most expensive elementary operation in its forward pass
-    ("compare", "exp", "tanh" or "erf").
+    ``low`` and ``high`` are the infimum and supremum of its range (possibly
+    infinite); ``needs`` names the most expensive elementary operation in its
+    forward pass ("compare", "exp", "tanh" or "erf").
     """
 
     name: str
@@ -268,7 +297,9 @@ class Activation:
     needs: str
 
     def __repr__(self) -> str:
-        return f"Activation({self.name!r}, range=({self.low:.4g}, {self.high:.4g}), needs={self.needs!r})"
+        return (f"Activation({self.name!r}, "
+                f"range=({self.low:.4g}, {self.high:.4g}), "
+                f"needs={self.needs!r})")
 
 
 ACTIVATIONS: dict[str, Activation] = {
@@ -276,21 +307,27 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("sigmoid", sigmoid, sigmoid_grad, 0.0, 1.0, "exp"),
         Activation("tanh", tanh, tanh_grad, -1.0, 1.0, "tanh"),
         Activation("relu", relu, relu_grad, 0.0, math.inf, "compare"),
-        Activation("leaky_relu", leaky_relu, leaky_relu_grad, -math.inf, math.inf, "compare"),
+        Activation("leaky_relu", leaky_relu, leaky_relu_grad,
+                   -math.inf, math.inf, "compare"),
         Activation("prelu", prelu, prelu_grad, -math.inf, math.inf, "compare"),
         Activation("elu", elu, elu_grad, -1.0, math.inf, "exp"),
-        Activation("selu", selu, selu_grad, -SELU_LAMBDA * SELU_ALPHA, math.inf, "exp"),
-        Activation("gelu", gelu, gelu_grad, -0.1699712074799037, math.inf, "erf"),
-        Activation("gelu_tanh", gelu_tanh, gelu_tanh_grad, -0.1700407505712541, math.inf, "tanh"),
-        Activation("silu", silu, silu_grad, -0.2784645427610738, math.inf, "exp"),
+        Activation("selu", selu, selu_grad,
+                   -SELU_LAMBDA * SELU_ALPHA, math.inf, "exp"),
+        Activation("gelu", gelu, gelu_grad,
+                   -0.1699712074799037, math.inf, "erf"),
+        Activation("gelu_tanh", gelu_tanh, gelu_tanh_grad,
+                   -0.1700407505712541, math.inf, "tanh"),
+        Activation("silu", silu, silu_grad,
+                   -0.2784645427610738, math.inf, "exp"),
     )
 }
 
 
 def get(name: str) -> Activation:
-    """The activation called ``name`` from the registry ``ACTIVATIONS`` (default parameters)."""
+    """The activation ``name`` from ``ACTIVATIONS``, with default parameters."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a string, got {type(name).__name__}")
     if name not in ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+        raise ValueError(f"unknown activation {name!r}; "
+                         f"choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]

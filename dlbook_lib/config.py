@@ -1,6 +1,7 @@
-"""Reproducible set-up for a chapter: seeds, determinism, threads, plot style and device.
+"""Reproducible chapter set-up: seeds, determinism, threads, plot style, device.
 
-Every chapter's first code cell calls :func:`setup`. How to run the book is explained in :doc:`/intro`.
+Every chapter's first code cell calls :func:`setup`. How to run the book is
+explained in :doc:`/intro`.
 """
 from __future__ import annotations
 
@@ -26,14 +27,16 @@ def seed_everything(seed: int = DEFAULT_SEED) -> None:
     torch.manual_seed(seed)
 
 
-def setup(seed: int = DEFAULT_SEED, *, threads: int = 1, style: bool = True) -> None:
+def setup(seed: int = DEFAULT_SEED, *, threads: int = 1,
+          style: bool = True) -> None:
     """Prepare a notebook for reproducible, CPU-friendly execution.
 
     * seeds ``random``, NumPy and PyTorch with ``seed``;
-    * runs PyTorch single-threaded (``threads=1``) so results do not depend on how many cores
-      the reader has, and asks it to use deterministic algorithms only;
-    * uses float32 as PyTorch's default dtype (chapters ask for float64 explicitly where a
-      check needs it);
+    * runs PyTorch single-threaded (``threads=1``) so results do not depend on
+      how many cores the reader has, and asks it to use deterministic algorithms
+      only;
+    * uses float32 as PyTorch's default dtype (chapters ask for float64
+      explicitly where a check needs it);
     * applies the book's matplotlib style (``style=True``).
 
     Printing is left to the caller, so the cell's stored output stays empty.
@@ -58,15 +61,17 @@ def setup(seed: int = DEFAULT_SEED, *, threads: int = 1, style: bool = True) -> 
 def device(prefer: str = "auto") -> "torch.device":
     """Return the device chapters should put tensors on.
 
-    ``prefer="auto"`` picks CUDA if it is available and the CPU otherwise; ``"cpu"`` forces
-    the CPU. The book's stored outputs are produced on the CPU.
+    ``prefer="auto"`` picks CUDA if it is available and the CPU otherwise;
+    ``"cpu"`` forces the CPU. The book's stored outputs are produced on the CPU.
     """
     import torch
 
     if prefer not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"prefer must be 'auto', 'cpu' or 'cuda', got {prefer!r}")
+        raise ValueError(f"prefer must be 'auto', 'cpu' or 'cuda', "
+                         f"got {prefer!r}")
     if prefer == "cpu":
         return torch.device("cpu")
     if prefer == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("prefer='cuda' was requested but no CUDA device is available")
+        raise RuntimeError("prefer='cuda' was requested but no CUDA device "
+                           "is available")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

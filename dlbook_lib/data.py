@@ -1,7 +1,8 @@
-"""Data sets that need no network: MNIST-1D, scikit-learn's digits and small synthetic sets.
+"""Offline data sets: MNIST-1D, scikit-learn's digits and small synthetic sets.
 
-Everything here is generated or ships inside an installed package, so a chapter runs offline
-and produces the same arrays on every run. Introduced in :doc:`/chapters/01_learning_is_fitting`.
+Everything here is generated or ships inside an installed package, so a chapter
+runs offline and produces the same arrays on every run. Introduced in
+:doc:`/chapters/01_learning_is_fitting`.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from ._validate import as_float_array, check_float, check_int, check_same_length
 
 @dataclass(frozen=True)
 class Split:
-    """Train, validation and test arrays of one data set (features ``x_*``, targets ``y_*``)."""
+    """Train, validation and test arrays of one data set (features ``x_*``,
+    targets ``y_*``).
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -35,44 +38,50 @@ class Split:
                 f"features={self.x_train.shape[1:]})")
 
 
-def train_val_test_split(x, y, *, val_fraction: float = 0.1, test_fraction: float = 0.2,
-                         seed: int = 0) -> Split:
-    """Shuffle ``(x, y)`` with ``seed`` and cut it into train, validation and test parts.
+def train_val_test_split(x, y, *, val_fraction: float = 0.1,
+                         test_fraction: float = 0.2, seed: int = 0) -> Split:
+    """Shuffle ``(x, y)`` with ``seed`` and cut it into train, validation and
+    test parts.
 
-    The fractions are of the whole set; the training part gets the rest. Each part keeps at
-    least one example.
+    The fractions are of the whole set; the training part gets the rest. Each
+    part keeps at least one example.
     """
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError("x and y must be arrays with one row per example")
     n = check_same_length(x=x, y=y)
-    val_fraction = check_float("val_fraction", val_fraction, minimum=0.0, maximum=1.0,
-                               strict_min=True, strict_max=True)
-    test_fraction = check_float("test_fraction", test_fraction, minimum=0.0, maximum=1.0,
-                                strict_min=True, strict_max=True)
+    val_fraction = check_float("val_fraction", val_fraction, minimum=0.0,
+                               maximum=1.0, strict_min=True, strict_max=True)
+    test_fraction = check_float("test_fraction", test_fraction, minimum=0.0,
+                                maximum=1.0, strict_min=True, strict_max=True)
     if val_fraction + test_fraction >= 1.0:
-        raise ValueError("val_fraction + test_fraction must be < 1 so that training data remains, "
+        raise ValueError("val_fraction + test_fraction must be < 1 so that "
+                         "training data remains, "
                          f"got {val_fraction} + {test_fraction}")
     seed = check_int("seed", seed, minimum=0)
     n_val, n_test = int(round(n * val_fraction)), int(round(n * test_fraction))
     if min(n_val, n_test, n - n_val - n_test) < 1:
-        raise ValueError(f"{n} examples are too few for fractions val={val_fraction}, "
-                         f"test={test_fraction}: every part needs at least one example")
+        raise ValueError(f"{n} examples are too few for fractions "
+                         f"val={val_fraction}, test={test_fraction}: "
+                         "every part needs at least one example")
     order = np.random.default_rng(seed).permutation(n)
-    val, test, train = order[:n_val], order[n_val:n_val + n_test], order[n_val + n_test:]
+    val, test, train = (order[:n_val], order[n_val:n_val + n_test],
+                        order[n_val + n_test:])
     return Split(x[train], y[train], x[val], y[val], x[test], y[test])
 
 
 @lru_cache(maxsize=4)
-def _mnist1d_arrays(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _mnist1d_arrays(num_samples: int,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
     args.num_samples = num_samples
     args.seed = seed
     args.train_split = 0.8
-    state = np.random.get_state()  # make_dataset reseeds NumPy's global generator
+    # make_dataset reseeds NumPy's global generator
+    state = np.random.get_state()
     try:
         d = make_dataset(args)
     finally:
@@ -82,13 +91,15 @@ def _mnist1d_arrays(num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray
     return x, y
 
 
-def mnist1d(*, num_samples: int = 5000, seed: int = 42, val_fraction: float = 0.1,
-            test_fraction: float = 0.2) -> Split:
-    """MNIST-1D :cite:`greydanus2020mnist1d`, generated locally with the ``mnist1d`` package.
+def mnist1d(*, num_samples: int = 5000, seed: int = 42,
+            val_fraction: float = 0.1, test_fraction: float = 0.2) -> Split:
+    """MNIST-1D :cite:`greydanus2020mnist1d`, generated locally with the
+    ``mnist1d`` package.
 
-    Ten classes of 1-D signals of length 40 (float32, standardised by the generator), labels
-    int64. ``seed`` is the generator's seed (42 gives the reference data set); the split is
-    taken with the same seed. NumPy's global random state is left untouched.
+    Ten classes of 1-D signals of length 40 (float32, standardised by the
+    generator), labels int64. ``seed`` is the generator's seed (42 gives the
+    reference data set); the split is taken with the same seed. NumPy's global
+    random state is left untouched.
     """
     num_samples = check_int("num_samples", num_samples, minimum=10)
     seed = check_int("seed", seed, minimum=0)
@@ -97,44 +108,52 @@ def mnist1d(*, num_samples: int = 5000, seed: int = 42, val_fraction: float = 0.
                                 test_fraction=test_fraction, seed=seed)
 
 
-def digits(*, val_fraction: float = 0.1, test_fraction: float = 0.2, seed: int = 0) -> Split:
-    """scikit-learn's bundled 8x8 handwritten digits (1797 images), pixels scaled to [0, 1].
+def digits(*, val_fraction: float = 0.1, test_fraction: float = 0.2,
+           seed: int = 0) -> Split:
+    """scikit-learn's bundled 8x8 handwritten digits (1797 images), pixels
+    scaled to [0, 1].
 
-    Features are float32 vectors of length 64, labels int64. Ships inside scikit-learn, so no
-    download happens.
+    Features are float32 vectors of length 64, labels int64. Ships inside
+    scikit-learn, so no download happens.
     """
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     x = (bunch.data / 16.0).astype(np.float32)
     y = bunch.target.astype(np.int64)
-    return train_val_test_split(x, y, val_fraction=val_fraction, test_fraction=test_fraction,
-                                seed=seed)
+    return train_val_test_split(x, y, val_fraction=val_fraction,
+                                test_fraction=test_fraction, seed=seed)
 
 
-def noisy_function_1d(f: Callable[[np.ndarray], np.ndarray], n: int, *, x_range=(-1.0, 1.0),
-                      noise_std: float = 0.1, noise: str = "gaussian",
+def noisy_function_1d(f: Callable[[np.ndarray], np.ndarray], n: int, *,
+                      x_range=(-1.0, 1.0), noise_std: float = 0.1,
+                      noise: str = "gaussian",
                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Sample ``n`` points x ~ U(x_range) and y = f(x) + noise, both float64 of shape (n,).
+    """Sample ``n`` points x ~ U(x_range) and y = f(x) + noise, both float64 of
+    shape (n,).
 
-    ``noise`` is ``"gaussian"`` (standard deviation ``noise_std``) or ``"laplace"`` (scale
-    chosen so that the standard deviation is ``noise_std``).
+    ``noise`` is ``"gaussian"`` (standard deviation ``noise_std``) or
+    ``"laplace"`` (scale chosen so that the standard deviation is
+    ``noise_std``).
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     n = check_int("n", n, minimum=1)
-    lo, hi = (check_float("x_range[0]", x_range[0]), check_float("x_range[1]", x_range[1]))
+    lo, hi = (check_float("x_range[0]", x_range[0]),
+              check_float("x_range[1]", x_range[1]))
     if not lo < hi:
         raise ValueError(f"x_range must be increasing, got {tuple(x_range)}")
     noise_std = check_float("noise_std", noise_std, minimum=0.0)
     if noise not in ("gaussian", "laplace"):
-        raise ValueError(f"noise must be 'gaussian' or 'laplace', got {noise!r}")
+        raise ValueError(f"noise must be 'gaussian' or 'laplace', "
+                         f"got {noise!r}")
     seed = check_int("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     x = np.sort(rng.uniform(lo, hi, size=n))
     fx = as_float_array("f(x)", f(x))
     if fx.shape != x.shape:
-        raise ValueError(f"f must map an array of shape {x.shape} to the same shape, got {fx.shape}")
+        raise ValueError(f"f must map an array of shape {x.shape} to the "
+                         f"same shape, got {fx.shape}")
     if noise == "gaussian":
         eps = rng.normal(0.0, noise_std, size=n)
     else:
@@ -146,14 +165,16 @@ def batches(n: int, batch_size: int, *, shuffle: bool = True, seed: int = 0,
             drop_last: bool = False) -> list[np.ndarray]:
     """Index arrays of the mini-batches of one epoch over ``n`` examples.
 
-    Without ``drop_last`` there are ceil(n / batch_size) batches, the last one possibly smaller
-    (the convention of ``torch.utils.data.DataLoader``).
+    Without ``drop_last`` there are ceil(n / batch_size) batches, the last one
+    possibly smaller (the convention of ``torch.utils.data.DataLoader``).
     """
     n = check_int("n", n, minimum=1)
     batch_size = check_int("batch_size", batch_size, minimum=1)
     seed = check_int("seed", seed, minimum=0)
     if drop_last and batch_size > n:
-        raise ValueError(f"drop_last=True with batch_size={batch_size} > n={n} leaves no batch")
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+        raise ValueError(f"drop_last=True with batch_size={batch_size} > "
+                         f"n={n} leaves no batch")
+    order = (np.random.default_rng(seed).permutation(n) if shuffle
+             else np.arange(n))
     stop = n - n % batch_size if drop_last else n
     return [order[i:i + batch_size] for i in range(0, stop, batch_size)]

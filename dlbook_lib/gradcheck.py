@@ -1,15 +1,17 @@
-"""Gradient checking: compare a backward pass with centred finite differences, parameter by parameter.
+"""Gradient checking: compare a backward pass with centred finite differences,
+parameter by parameter.
 
-Derived and measured in :doc:`/chapters/05_backpropagation`. For each named parameter the
-analytic gradient ``a`` is compared with the numerical gradient ``n`` of centred differences
-(computed by :func:`dlbook_lib.checks.numerical_gradient`) through the relative error::
+Derived and measured in :doc:`/chapters/05_backpropagation`. For each named
+parameter the analytic gradient ``a`` is compared with the numerical gradient
+``n`` of centred differences (computed by
+:func:`dlbook_lib.checks.numerical_gradient`) through the relative error::
 
     norm(a - n) / (norm(a) + norm(n))
 
-which is 0 for a perfect match, 1/3 when a factor of 2 is missing and 1 when the sign is
-wrong. In float64 with eps = 1e-6 the correct backward passes measured in the chapter score
-between about 1e-9 and 2e-8; the default threshold 1e-7 leaves room for that, while the bugs
-measured there score 1e-1 and more.
+which is 0 for a perfect match, 1/3 when a factor of 2 is missing and 1 when the
+sign is wrong. In float64 with eps = 1e-6 the correct backward passes measured
+in the chapter score between about 1e-9 and 2e-8; the default threshold 1e-7
+leaves room for that, while the bugs measured there score 1e-1 and more.
 """
 from __future__ import annotations
 
@@ -23,26 +25,32 @@ from .checks import FAIL, PASS, numerical_gradient, say
 
 
 def relative_error(analytic: Any, numeric: Any) -> float:
-    """norm(analytic - numeric) / (norm(analytic) + norm(numeric)); 0 if both are zero."""
+    """norm(analytic - numeric) / (norm(analytic) + norm(numeric)); 0 if both
+    are zero.
+    """
     a = as_float_array("analytic", analytic)
     n = as_float_array("numeric", numeric)
     if a.shape != n.shape:
-        raise ValueError(f"analytic has shape {a.shape} but numeric has shape {n.shape}")
+        raise ValueError(f"analytic has shape {a.shape} "
+                         f"but numeric has shape {n.shape}")
     scale = np.linalg.norm(a) + np.linalg.norm(n)
     return 0.0 if scale == 0.0 else float(np.linalg.norm(a - n) / scale)
 
 
 @dataclass(frozen=True)
 class GradCheckReport:
-    """Relative error of each parameter's gradient and the threshold it was judged by."""
+    """Relative error of each parameter's gradient and the threshold it was
+    judged by.
+    """
 
     errors: dict[str, float]
     threshold: float
 
     @property
     def failed(self) -> list[str]:
-        """Names of the parameters whose relative error exceeds the threshold."""
-        return [name for name, err in self.errors.items() if not err <= self.threshold]
+        """Names of parameters whose relative error exceeds the threshold."""
+        return [name for name, err in self.errors.items()
+                if not err <= self.threshold]
 
     @property
     def passed(self) -> bool:
@@ -52,21 +60,24 @@ class GradCheckReport:
     def table(self) -> str:
         """One line per parameter: name, relative error, verdict.
 
-        A passing error is shown as the bound it met ("<= 1e-07"): its own digits are round-off,
-        which differs between machines, so the stored output states only the claim.
+        A passing error is shown as the bound it met ("<= 1e-07"): its own
+        digits are round-off, which differs between machines, so the stored
+        output states only the claim.
         """
         lines = []
         for name, err in self.errors.items():
             ok = err <= self.threshold
             shown = f"<= {self.threshold:.0e}" if ok else f"{err:.1e}"
-            lines.append(f"  {name:>6s}  rel. error {shown:>8s}  {PASS if ok else FAIL}")
+            lines.append(f"  {name:>6s}  rel. error {shown:>8s}  "
+                         f"{PASS if ok else FAIL}")
         return "\n".join(lines)
 
     def verdict(self) -> str:
         """One line: which parameters agree or disagree, at which threshold."""
         if self.passed:
-            return (f"{PASS} all {len(self.errors)} parameter gradients agree with centred "
-                    f"differences (rel. error <= {self.threshold:.0e})")
+            return (f"{PASS} all {len(self.errors)} parameter gradients "
+                    f"agree with centred differences "
+                    f"(rel. error <= {self.threshold:.0e})")
         return (f"{FAIL} gradients disagree for {', '.join(self.failed)} "
                 f"(rel. error > {self.threshold:.0e})")
 
@@ -76,38 +87,52 @@ class GradCheckReport:
 
 def gradient_check(loss_fn: Callable[[dict[str, np.ndarray]], float],
                    params: Mapping[str, Any], grads: Mapping[str, Any], *,
-                   eps: float = 1e-6, threshold: float = 1e-7) -> GradCheckReport:
-    """Check ``grads`` (name -> analytic gradient) against centred differences of ``loss_fn``.
+                   eps: float = 1e-6,
+                   threshold: float = 1e-7) -> GradCheckReport:
+    """Check ``grads`` (name -> analytic gradient) against centred differences
+    of ``loss_fn``.
 
-    ``loss_fn`` receives a dict name -> array holding all parameters and returns the scalar
-    loss; each parameter in turn is perturbed entry by entry while the others stay fixed.
+    ``loss_fn`` receives a dict name -> array holding all parameters and returns
+    the scalar loss; each parameter in turn is perturbed entry by entry while
+    the others stay fixed.
     """
     if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        raise TypeError(f"loss_fn must be callable, "
+                        f"got {type(loss_fn).__name__}")
     if not isinstance(params, Mapping) or not params:
-        raise ValueError("params must be a non-empty dict mapping names to arrays")
+        raise ValueError("params must be a non-empty dict mapping names "
+                         "to arrays")
     if not isinstance(grads, Mapping) or set(grads) != set(params):
-        got = sorted(grads) if isinstance(grads, Mapping) else type(grads).__name__
-        raise ValueError(f"grads must have the same names as params {sorted(params)}, got {got}")
+        got = (sorted(grads) if isinstance(grads, Mapping)
+               else type(grads).__name__)
+        raise ValueError(f"grads must have the same names as params "
+                         f"{sorted(params)}, got {got}")
     eps = check_float("eps", eps, minimum=0.0, strict_min=True)
-    threshold = check_float("threshold", threshold, minimum=0.0, strict_min=True)
-    base = {name: as_float_array(f"params[{name!r}]", p) for name, p in params.items()}
+    threshold = check_float("threshold", threshold, minimum=0.0,
+                            strict_min=True)
+    base = {name: as_float_array(f"params[{name!r}]", p)
+            for name, p in params.items()}
     errors = {}
     for name in base:
         g = as_float_array(f"grads[{name!r}]", grads[name])
         if g.shape != base[name].shape:
-            raise ValueError(f"grads[{name!r}] has shape {g.shape}, params[{name!r}] has shape "
-                             f"{base[name].shape}")
-        numeric = numerical_gradient(lambda p: loss_fn({**base, name: p}), base[name], eps=eps)
+            raise ValueError(f"grads[{name!r}] has shape {g.shape}, "
+                             f"params[{name!r}] has shape {base[name].shape}")
+        numeric = numerical_gradient(lambda p: loss_fn({**base, name: p}),
+                                     base[name], eps=eps)
         errors[name] = relative_error(g, numeric)
     return GradCheckReport(errors, threshold)
 
 
 def assert_gradients(loss_fn: Callable[[dict[str, np.ndarray]], float],
                      params: Mapping[str, Any], grads: Mapping[str, Any], *,
-                     eps: float = 1e-6, threshold: float = 1e-7) -> GradCheckReport:
-    """Run :func:`gradient_check`, print its table and verdict, raise AssertionError on failure."""
-    report = gradient_check(loss_fn, params, grads, eps=eps, threshold=threshold)
+                     eps: float = 1e-6,
+                     threshold: float = 1e-7) -> GradCheckReport:
+    """Run :func:`gradient_check`, print its table and verdict, raise
+    AssertionError on failure.
+    """
+    report = gradient_check(loss_fn, params, grads, eps=eps,
+                            threshold=threshold)
     print(report.table())
     say(report.verdict())
     if not report.passed:

@@ -1,15 +1,19 @@
-"""Hessians of network losses: full matrices for small models, matrix-free tools for large ones.
+"""Hessians of network losses: full matrices for small models, matrix-free
+tools for large ones.
 
-Derived and checked in :doc:`/chapters/10_critical_points_hessian`. A network's parameters are a
-list of tensors; the functions here treat them as one flat vector theta of length n. The loss is
-given as a callable ``loss_fn()`` that recomputes the scalar loss from the current parameters
-(a closure over the model and the data), so the same function serves every method:
+Derived and checked in :doc:`/chapters/10_critical_points_hessian`. A network's
+parameters are a list of tensors; the functions here treat them as one flat
+vector theta of length n. The loss is given as a callable ``loss_fn()`` that
+recomputes the scalar loss from the current parameters (a closure over the model
+and the data), so the same function serves every method:
 
-- :func:`hvp` computes the Hessian-vector product H v by differentiating the gradient twice
-  (Pearlmutter's trick), at the cost of about two backward passes and without forming H;
-- :func:`full_hessian` stacks n such products into the n x n matrix (small models only);
-- :func:`power_iteration` and :func:`lanczos` find extreme eigenvalues from products alone,
-  which is how the sharpness of a large network is measured in
+- :func:`hvp` computes the Hessian-vector product H v by differentiating the
+  gradient twice (Pearlmutter's trick), at the cost of about two backward passes
+  and without forming H;
+- :func:`full_hessian` stacks n such products into the n x n matrix (small
+  models only);
+- :func:`power_iteration` and :func:`lanczos` find extreme eigenvalues from
+  products alone, which is how the sharpness of a large network is measured in
   :doc:`/chapters/11_batch_size_momentum`.
 """
 from __future__ import annotations
@@ -24,28 +28,32 @@ from ._validate import as_float_array, check_float, check_int
 LossFn = Callable[[], torch.Tensor]
 
 
-# ----------------------------------------------------------------------------- validation
+# ------------------------------------------------------------------ validation
 def _check_params(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     if isinstance(params, torch.Tensor):
-        raise TypeError("params must be a list of tensors (e.g. list(model.parameters())), "
-                        "not a single tensor")
+        raise TypeError("params must be a list of tensors "
+                        "(e.g. list(model.parameters())), not a single tensor")
     params = list(params)
     if not params:
         raise ValueError("params must contain at least one tensor")
     for i, p in enumerate(params):
         if not isinstance(p, torch.Tensor):
-            raise TypeError(f"params[{i}] must be a torch.Tensor, got {type(p).__name__}")
+            raise TypeError(f"params[{i}] must be a torch.Tensor, "
+                            f"got {type(p).__name__}")
         if not p.is_floating_point():
-            raise TypeError(f"params[{i}] must be a floating-point tensor, got {p.dtype}")
+            raise TypeError(f"params[{i}] must be a floating-point tensor, "
+                            f"got {p.dtype}")
         if not p.requires_grad:
-            raise ValueError(f"params[{i}] does not require grad; the Hessian is taken with "
-                             "respect to tensors with requires_grad=True")
+            raise ValueError(f"params[{i}] does not require grad; the Hessian "
+                             "is taken with respect to tensors with "
+                             "requires_grad=True")
     return params
 
 
 def _loss(loss_fn: LossFn) -> torch.Tensor:
     if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be a callable returning the loss, got {type(loss_fn).__name__}")
+        raise TypeError(f"loss_fn must be a callable returning the loss, "
+                        f"got {type(loss_fn).__name__}")
     loss = loss_fn()
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise ValueError("loss_fn must return a scalar tensor (one element)")
@@ -54,25 +62,29 @@ def _loss(loss_fn: LossFn) -> torch.Tensor:
     return loss.reshape(())
 
 
-# ----------------------------------------------------------------------------- flat vectors
+# ---------------------------------------------------------------- flat vectors
 def num_params(params: Sequence[torch.Tensor]) -> int:
     """Total number of entries n of a list of parameter tensors."""
     return sum(p.numel() for p in _check_params(params))
 
 
 def flatten(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Concatenate tensors of any shapes into one flat vector (in the order given)."""
+    """Flatten tensors of any shapes into one vector, in the order given."""
     tensors = list(tensors)
     if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
         raise TypeError("flatten needs a non-empty list of tensors")
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
-def unflatten(vector: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    """Cut a flat vector into tensors shaped like ``like`` (the inverse of :func:`flatten`)."""
+def unflatten(vector: torch.Tensor,
+              like: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Cut a flat vector into tensors shaped like ``like`` (the inverse of
+    :func:`flatten`).
+    """
     like = list(like)
     n = sum(t.numel() for t in like)
-    if not isinstance(vector, torch.Tensor) or vector.dim() != 1 or vector.numel() != n:
+    if (not isinstance(vector, torch.Tensor) or vector.dim() != 1
+            or vector.numel() != n):
         raise ValueError(f"vector must be a 1-D tensor with {n} entries")
     out, start = [], 0
     for t in like:
@@ -82,36 +94,50 @@ def unflatten(vector: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.
 
 
 def flat_grad(loss_fn: LossFn, params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Gradient of the loss with respect to all parameters, as one flat (detached) vector."""
+    """Gradient of the loss with respect to all parameters, as one flat
+    (detached) vector.
+    """
     params = _check_params(params)
     grads = torch.autograd.grad(_loss(loss_fn), params, allow_unused=True)
-    return flatten([torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)])
+    return flatten([torch.zeros_like(p) if g is None else g
+                    for p, g in zip(params, grads)])
 
 
-# ----------------------------------------------------------------------------- H v and H
-def hvp(loss_fn: LossFn, params: Sequence[torch.Tensor], v: torch.Tensor) -> torch.Tensor:
+# ------------------------------------------------------------------- H v and H
+def hvp(loss_fn: LossFn, params: Sequence[torch.Tensor],
+        v: torch.Tensor) -> torch.Tensor:
     """Hessian-vector product H v without forming H (double backpropagation).
 
-    With g(theta) the gradient, H v is the gradient of the scalar g(theta)^T v, since
-    d/dtheta_i (sum_j g_j v_j) = sum_j H_ij v_j. The first backward pass keeps its graph
-    (create_graph=True) so that the second one can differentiate through it.
+    With g(theta) the gradient, H v is the gradient of the scalar g(theta)^T v,
+    since d/dtheta_i (sum_j g_j v_j) = sum_j H_ij v_j. The first backward pass
+    keeps its graph (create_graph=True) so that the second one can differentiate
+    through it.
     """
     params = _check_params(params)
     n = sum(p.numel() for p in params)
     if not isinstance(v, torch.Tensor) or v.dim() != 1 or v.numel() != n:
-        raise ValueError(f"v must be a 1-D tensor with one entry per parameter ({n}), "
-                         f"got {tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__}")
+        got = (tuple(v.shape) if isinstance(v, torch.Tensor)
+               else type(v).__name__)
+        raise ValueError(f"v must be a 1-D tensor with one entry per "
+                         f"parameter ({n}), got {got}")
     v = v.to(dtype=params[0].dtype, device=params[0].device)
-    grads = torch.autograd.grad(_loss(loss_fn), params, create_graph=True, allow_unused=True)
-    g = flatten([torch.zeros_like(p) if gi is None else gi for p, gi in zip(params, grads)])
+    grads = torch.autograd.grad(_loss(loss_fn), params, create_graph=True,
+                                allow_unused=True)
+    g = flatten([torch.zeros_like(p) if gi is None else gi
+                 for p, gi in zip(params, grads)])
     if not g.requires_grad:  # the loss is linear in the parameters: H = 0
         return torch.zeros_like(v)
     hv = torch.autograd.grad(g @ v, params, allow_unused=True)
-    return flatten([torch.zeros_like(p) if h is None else h for p, h in zip(params, hv)]).detach()
+    return flatten([torch.zeros_like(p) if h is None else h
+                    for p, h in zip(params, hv)]).detach()
 
 
-def full_hessian(loss_fn: LossFn, params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """The n x n Hessian, column j being H e_j from :func:`hvp` (n products; small n only)."""
+def full_hessian(loss_fn: LossFn,
+                 params: Sequence[torch.Tensor]) -> torch.Tensor:
+    """The n x n Hessian, column j being H e_j from :func:`hvp`.
+
+    It takes n products, so it is for small n only.
+    """
     params = _check_params(params)
     n = sum(p.numel() for p in params)
     eye = torch.eye(n, dtype=params[0].dtype, device=params[0].device)
@@ -119,22 +145,26 @@ def full_hessian(loss_fn: LossFn, params: Sequence[torch.Tensor]) -> torch.Tenso
     return (H + H.T) / 2  # symmetric up to round-off; make it exactly so
 
 
-# ----------------------------------------------------------------------------- eigenvalues
+# ----------------------------------------------------------------- eigenvalues
 def _start_vector(n: int, seed: int, like: torch.Tensor) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    v = torch.randn(n, generator=gen, dtype=torch.float64).to(dtype=like.dtype, device=like.device)
+    v = torch.randn(n, generator=gen, dtype=torch.float64).to(
+        dtype=like.dtype, device=like.device)
     return v / v.norm()
 
 
-def power_iteration(loss_fn: LossFn, params: Sequence[torch.Tensor], *, iters: int = 100,
-                    tol: float = 1e-6, seed: int = 0) -> tuple[float, torch.Tensor]:
-    """Dominant Hessian eigenvalue (largest in absolute value) and its unit eigenvector.
+def power_iteration(loss_fn: LossFn, params: Sequence[torch.Tensor], *,
+                    iters: int = 100, tol: float = 1e-6,
+                    seed: int = 0) -> tuple[float, torch.Tensor]:
+    """Dominant Hessian eigenvalue (largest in absolute value) and its unit
+    eigenvector.
 
-    Repeats v <- H v / norm(H v) from a random unit vector; the Rayleigh quotient v^T H v
-    converges to the eigenvalue of largest absolute value at the rate
-    (second largest / largest), in absolute value. At a minimum all eigenvalues are >= 0, so this
-    is the top eigenvalue, the usual measure of sharpness. Stops after ``iters`` products or when
-    the estimate changes by less than ``tol`` relative to its size.
+    Repeats v <- H v / norm(H v) from a random unit vector; the Rayleigh
+    quotient v^T H v converges to the eigenvalue of largest absolute value at
+    the rate (second largest / largest), in absolute value. At a minimum all
+    eigenvalues are >= 0, so this is the top eigenvalue, the usual measure of
+    sharpness. Stops after ``iters`` products or when the estimate changes by
+    less than ``tol`` relative to its size.
     """
     params = _check_params(params)
     iters = check_int("iters", iters, minimum=1)
@@ -157,14 +187,16 @@ def power_iteration(loss_fn: LossFn, params: Sequence[torch.Tensor], *, iters: i
 
 def lanczos(loss_fn: LossFn, params: Sequence[torch.Tensor], k: int, *,
             seed: int = 0) -> np.ndarray:
-    """Ritz values (ascending) of the Hessian after ``k`` Lanczos steps, from k products H v.
+    """Ritz values (ascending) of the Hessian after ``k`` Lanczos steps,
+    from k products H v.
 
-    Builds an orthonormal basis q_1, ..., q_k of the Krylov space span(v, Hv, ..., H^(k-1) v)
-    and the tridiagonal matrix T = Q^T H Q (alpha_j on the diagonal, beta_j beside it). The
-    eigenvalues of T (the Ritz values) approximate the extreme eigenvalues of H first, and are
-    exact when k = n. Every new vector is re-orthogonalised against all earlier ones, which keeps
-    the basis orthonormal in floating point (plain Lanczos loses orthogonality and produces
-    spurious copies of converged eigenvalues).
+    Builds an orthonormal basis q_1, ..., q_k of the Krylov space
+    span(v, Hv, ..., H^(k-1) v) and the tridiagonal matrix T = Q^T H Q (alpha_j
+    on the diagonal, beta_j beside it). The eigenvalues of T (the Ritz values)
+    approximate the extreme eigenvalues of H first, and are exact when k = n.
+    Every new vector is re-orthogonalised against all earlier ones, which keeps
+    the basis orthonormal in floating point (plain Lanczos loses orthogonality
+    and produces spurious copies of converged eigenvalues).
     """
     params = _check_params(params)
     n = sum(p.numel() for p in params)
@@ -181,7 +213,8 @@ def lanczos(loss_fn: LossFn, params: Sequence[torch.Tensor], k: int, *,
         for _ in range(2):  # full re-orthogonalisation, twice is enough
             w = w - Q @ (Q.T @ w)
         beta = float(w.norm())
-        if j == k - 1 or beta < 1e-10 * max(1.0, abs(alphas[-1])):  # Krylov space exhausted
+        # last step, or the Krylov space is exhausted
+        if j == k - 1 or beta < 1e-10 * max(1.0, abs(alphas[-1])):
             break
         betas.append(beta)
         basis.append(w / beta)
@@ -191,12 +224,12 @@ def lanczos(loss_fn: LossFn, params: Sequence[torch.Tensor], k: int, *,
 
 
 def classify_critical_point(eigenvalues, *, tol: float = 1e-8) -> str:
-    """Name a critical point from its Hessian eigenvalues (second-derivative test).
+    """Name a critical point from Hessian eigenvalues (second-derivative test).
 
-    Eigenvalues with absolute value at most ``tol`` times the largest absolute value count as
-    zero. All positive: "minimum"; all negative: "maximum"; both signs: "saddle" (whatever the
-    zeros); otherwise some are zero and the rest share a sign, and the second-order expansion
-    cannot decide: "inconclusive".
+    Eigenvalues with absolute value at most ``tol`` times the largest absolute
+    value count as zero. All positive: "minimum"; all negative: "maximum"; both
+    signs: "saddle" (whatever the zeros); otherwise some are zero and the rest
+    share a sign, and the second-order expansion cannot decide: "inconclusive".
     """
     lam = as_float_array("eigenvalues", eigenvalues, ndim=1)
     tol = check_float("tol", tol, minimum=0.0)

@@ -1,18 +1,20 @@
-"""Weight initialisation schemes: constant, small Gaussian, LeCun, Xavier/Glorot and Kaiming/He.
+"""Weight initialisation schemes: constant, small Gaussian, LeCun, Xavier/Glorot
+and Kaiming/He.
 
-Each scheme is derived and measured in :doc:`/chapters/08_initialisation`. The functions return
-NumPy float64 arrays of a given shape in PyTorch's layout: a ``Linear`` weight has shape
-(out_features, in_features) and a convolution weight (out_channels, in_channels, k1, k2, ...),
-so an array can be copied straight into a layer (:func:`init_linear_layers` does that).
-Randomness comes from an explicit seed or ``numpy.random.Generator``, never from global state.
+Each scheme is derived and measured in :doc:`/chapters/08_initialisation`. The
+functions return NumPy float64 arrays of a given shape in PyTorch's layout: a
+``Linear`` weight has shape (out_features, in_features) and a convolution weight
+(out_channels, in_channels, k1, k2, ...), so an array can be copied straight
+into a layer (:func:`init_linear_layers` does that). Randomness comes from an
+explicit seed or ``numpy.random.Generator``, never from global state.
 
 The variances they draw from, with fan_in = in_features * (kernel size) and
 fan_out = out_features * (kernel size):
 
 * LeCun:   Var(w) = 1 / fan_in
 * Xavier:  Var(w) = 2 / (fan_in + fan_out)   (times gain squared)
-* Kaiming: Var(w) = 2 / fan_in  ("fan_in" mode) or 2 / fan_out ("fan_out" mode) for ReLU;
-  2 / ((1 + a^2) fan) for a leaky ReLU with negative slope a.
+* Kaiming: Var(w) = 2 / fan_in  ("fan_in" mode) or 2 / fan_out ("fan_out" mode)
+  for ReLU; 2 / ((1 + a^2) fan) for a leaky ReLU with negative slope a.
 """
 from __future__ import annotations
 
@@ -28,19 +30,22 @@ Shape = Sequence[int]
 
 
 def _shape(shape: Any) -> tuple[int, ...]:
-    """A weight shape as a tuple of positive ints with at least two entries (out, in, ...)."""
+    """A weight shape as a tuple of positive ints with at least two entries
+    (out, in, ...).
+    """
     if isinstance(shape, numbers.Integral) or not hasattr(shape, "__len__"):
-        raise TypeError(f"shape must be a sequence of ints such as (out_features, in_features), "
-                        f"got {shape!r}")
-    dims = tuple(check_int(f"shape[{i}]", s, minimum=1) for i, s in enumerate(shape))
+        raise TypeError(f"shape must be a sequence of ints such as "
+                        f"(out_features, in_features), got {shape!r}")
+    dims = tuple(check_int(f"shape[{i}]", s, minimum=1)
+                 for i, s in enumerate(shape))
     if len(dims) < 2:
-        raise ValueError(f"fan-in and fan-out need a weight with at least 2 dimensions "
-                         f"(out, in, ...), got shape {dims}")
+        raise ValueError(f"fan-in and fan-out need a weight with at least "
+                         f"2 dimensions (out, in, ...), got shape {dims}")
     return dims
 
 
 def _rng(rng: Any) -> np.random.Generator:
-    """A NumPy generator: ``rng`` itself, or a fresh one seeded with the int ``rng``."""
+    """A NumPy generator: ``rng`` itself or one seeded with the int ``rng``."""
     if isinstance(rng, np.random.Generator):
         return rng
     seed = check_int("rng", rng, minimum=0)
@@ -48,42 +53,51 @@ def _rng(rng: Any) -> np.random.Generator:
 
 
 def fans(shape: Shape) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight of the given shape, in PyTorch's convention.
+    """(fan_in, fan_out) of a weight of the given shape (PyTorch's convention).
 
-    For shape (out, in, k1, k2, ...) the receptive field has r = k1 * k2 * ... entries and
-    fan_in = in * r, fan_out = out * r. A ``Linear`` weight (out, in) has fan_in = in and
-    fan_out = out: the number of inputs summed by one output unit, and the number of output
-    units one input feeds.
+    For shape (out, in, k1, k2, ...) the receptive field has r = k1 * k2 * ...
+    entries and fan_in = in * r, fan_out = out * r. A ``Linear`` weight
+    (out, in) has fan_in = in and fan_out = out: the number of inputs summed by
+    one output unit, and the number of output units one input feeds.
     """
     dims = _shape(shape)
     receptive_field = math.prod(dims[2:])
     return dims[1] * receptive_field, dims[0] * receptive_field
 
 
-def constant(shape: Shape, value: float = 0.0, *, rng: Any = None) -> np.ndarray:
-    """Every weight equal to ``value``: the symmetric start that no gradient can break.
+def constant(shape: Shape, value: float = 0.0, *,
+             rng: Any = None) -> np.ndarray:
+    """Every weight equal to ``value``: a symmetric start no gradient can break.
 
-    ``rng`` is ignored (nothing is random); it is accepted so that :func:`init_linear_layers`
-    can call every scheme the same way.
+    ``rng`` is ignored (nothing is random); it is accepted so that
+    :func:`init_linear_layers` can call every scheme the same way.
     """
     value = check_float("value", value)
     return np.full(_shape(shape), value)
 
 
-def normal(shape: Shape, std: float, *, rng: int | np.random.Generator = 0) -> np.ndarray:
-    """Independent N(0, std^2) weights whatever the layer size (e.g. the classic std = 0.01)."""
+def normal(shape: Shape, std: float, *,
+           rng: int | np.random.Generator = 0) -> np.ndarray:
+    """Independent N(0, std^2) weights whatever the layer size (e.g. the
+    classic std = 0.01).
+    """
     std = check_float("std", std, minimum=0.0, strict_min=True)
     return _rng(rng).normal(0.0, std, size=_shape(shape))
 
 
-def lecun_normal(shape: Shape, *, rng: int | np.random.Generator = 0) -> np.ndarray:
-    """N(0, 1 / fan_in): keeps the variance of a weighted sum equal to that of its inputs."""
+def lecun_normal(shape: Shape, *,
+                 rng: int | np.random.Generator = 0) -> np.ndarray:
+    """N(0, 1 / fan_in): keeps the variance of a weighted sum equal to that of
+    its inputs.
+    """
     fan_in, _ = fans(shape)
     return _rng(rng).normal(0.0, math.sqrt(1.0 / fan_in), size=_shape(shape))
 
 
 def xavier_std(shape: Shape, gain: float = 1.0) -> float:
-    """Standard deviation gain * sqrt(2 / (fan_in + fan_out)) of the Xavier/Glorot schemes."""
+    """Standard deviation gain * sqrt(2 / (fan_in + fan_out)) of the
+    Xavier/Glorot schemes.
+    """
     gain = check_float("gain", gain, minimum=0.0, strict_min=True)
     fan_in, fan_out = fans(shape)
     return gain * math.sqrt(2.0 / (fan_in + fan_out))
@@ -91,27 +105,33 @@ def xavier_std(shape: Shape, gain: float = 1.0) -> float:
 
 def xavier_normal(shape: Shape, *, gain: float = 1.0,
                   rng: int | np.random.Generator = 0) -> np.ndarray:
-    """N(0, gain^2 2 / (fan_in + fan_out)), like ``torch.nn.init.xavier_normal_``."""
+    """N(0, gain^2 2 / (fan_in + fan_out)), like
+    ``torch.nn.init.xavier_normal_``.
+    """
     return _rng(rng).normal(0.0, xavier_std(shape, gain), size=_shape(shape))
 
 
 def xavier_uniform(shape: Shape, *, gain: float = 1.0,
                    rng: int | np.random.Generator = 0) -> np.ndarray:
-    """U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)), like ``torch.nn.init.xavier_uniform_``.
+    """U(-a, a) with a = gain sqrt(6 / (fan_in + fan_out)), like
+    ``torch.nn.init.xavier_uniform_``.
 
-    U(-a, a) has variance a^2 / 3, so this has the same variance as :func:`xavier_normal`.
+    U(-a, a) has variance a^2 / 3, so this has the same variance as
+    :func:`xavier_normal`.
     """
     bound = math.sqrt(3.0) * xavier_std(shape, gain)
     return _rng(rng).uniform(-bound, bound, size=_shape(shape))
 
 
-def kaiming_std(shape: Shape, *, mode: str = "fan_in", negative_slope: float = 0.0) -> float:
-    """Standard deviation sqrt(2 / ((1 + a^2) fan)) of Kaiming/He initialisation.
+def kaiming_std(shape: Shape, *, mode: str = "fan_in",
+                negative_slope: float = 0.0) -> float:
+    """Standard deviation sqrt(2 / ((1 + a^2) fan)) of Kaiming/He
+    initialisation.
 
-    ``mode="fan_in"`` preserves the second moment of the activations in the forward pass,
-    ``mode="fan_out"`` that of the gradients in the backward pass. ``negative_slope`` a is the
-    slope of a leaky ReLU for negative inputs; a = 0 is the ReLU, a = 1 the identity (which
-    gives LeCun's 1 / fan_in).
+    ``mode="fan_in"`` preserves the second moment of the activations in the
+    forward pass, ``mode="fan_out"`` that of the gradients in the backward pass.
+    ``negative_slope`` a is the slope of a leaky ReLU for negative inputs; a = 0
+    is the ReLU, a = 1 the identity (which gives LeCun's 1 / fan_in).
     """
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
@@ -121,7 +141,8 @@ def kaiming_std(shape: Shape, *, mode: str = "fan_in", negative_slope: float = 0
     return math.sqrt(2.0 / ((1.0 + a * a) * fan))
 
 
-def kaiming_normal(shape: Shape, *, mode: str = "fan_in", negative_slope: float = 0.0,
+def kaiming_normal(shape: Shape, *, mode: str = "fan_in",
+                   negative_slope: float = 0.0,
                    rng: int | np.random.Generator = 0) -> np.ndarray:
     """N(0, 2 / fan) for ReLU networks, like ``torch.nn.init.kaiming_normal_``.
 
@@ -131,20 +152,23 @@ def kaiming_normal(shape: Shape, *, mode: str = "fan_in", negative_slope: float 
     return _rng(rng).normal(0.0, std, size=_shape(shape))
 
 
-def init_linear_layers(model: Any, scheme: Callable[..., np.ndarray], *, bias: float = 0.0,
+def init_linear_layers(model: Any, scheme: Callable[..., np.ndarray], *,
+                       bias: float = 0.0,
                        rng: int | np.random.Generator = 0) -> Any:
-    """Overwrite the weights of every ``torch.nn.Linear`` in ``model`` with ``scheme``.
+    """Overwrite every ``torch.nn.Linear`` weight in ``model`` with ``scheme``.
 
-    ``scheme(shape, rng=generator)`` must return an array of the weight's shape (out, in); use
-    ``functools.partial`` to fix other arguments, e.g. ``partial(kaiming_normal, mode="fan_out")``.
-    The layers are visited in the order of ``model.modules()`` and share one generator, so a
-    seed gives the same network every time. Biases are set to ``bias``. Returns ``model``.
+    ``scheme(shape, rng=generator)`` must return an array of the weight's shape
+    (out, in); use ``functools.partial`` to fix other arguments, e.g.
+    ``partial(kaiming_normal, mode="fan_out")``. The layers are visited in the
+    order of ``model.modules()`` and share one generator, so a seed gives the
+    same network every time. Biases are set to ``bias``. Returns ``model``.
     """
     import torch
     from torch import nn
 
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(f"model must be a torch.nn.Module, "
+                        f"got {type(model).__name__}")
     if not callable(scheme):
         raise TypeError(f"scheme must be callable like scheme(shape, rng=...), "
                         f"got {type(scheme).__name__}")
@@ -152,13 +176,14 @@ def init_linear_layers(model: Any, scheme: Callable[..., np.ndarray], *, bias: f
     gen = _rng(rng)
     layers = [m for m in model.modules() if isinstance(m, nn.Linear)]
     if not layers:
-        raise ValueError("model contains no torch.nn.Linear layer to initialise")
+        raise ValueError("model contains no torch.nn.Linear layer "
+                         "to initialise")
     with torch.no_grad():
         for layer in layers:
             w = np.asarray(scheme(tuple(layer.weight.shape), rng=gen))
             if w.shape != tuple(layer.weight.shape):
-                raise ValueError(f"scheme returned shape {w.shape} for a weight of shape "
-                                 f"{tuple(layer.weight.shape)}")
+                raise ValueError(f"scheme returned shape {w.shape} for a "
+                                 f"weight of shape {tuple(layer.weight.shape)}")
             layer.weight.copy_(torch.as_tensor(w, dtype=layer.weight.dtype))
             if layer.bias is not None:
                 layer.bias.fill_(bias)

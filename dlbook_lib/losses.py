@@ -1,15 +1,16 @@
 """Loss functions and their gradients, written from scratch in NumPy.
 
-Chapter :doc:`/chapters/01_learning_is_fitting` defines the mean absolute and mean squared
-errors and checks them against ``torch.nn.functional.l1_loss`` and ``mse_loss``. Chapter
-:doc:`/chapters/07_loss_functions` derives every loss here together with its gradient, the
-stable log-sum-exp and softmax, and checks them against autograd, finite differences and the
-``torch.nn.functional`` twins.
+Chapter :doc:`/chapters/01_learning_is_fitting` defines the mean absolute and
+mean squared errors and checks them against ``torch.nn.functional.l1_loss`` and
+``mse_loss``. Chapter :doc:`/chapters/07_loss_functions` derives every loss here
+together with its gradient, the stable log-sum-exp and softmax, and checks them
+against autograd, finite differences and the ``torch.nn.functional`` twins.
 
-Conventions: every loss is the *mean* over all entries (PyTorch's default ``reduction="mean"``);
-every ``*_grad`` function returns the gradient of that mean with respect to the first argument
-(predictions, scores or logits), with the same shape. At a kink (MAE at a zero residual, the
-hinge at margin exactly 1) the gradient functions return the subgradient PyTorch's autograd
+Conventions: every loss is the *mean* over all entries (PyTorch's default
+``reduction="mean"``); every ``*_grad`` function returns the gradient of that
+mean with respect to the first argument (predictions, scores or logits), with
+the same shape. At a kink (MAE at a zero residual, the hinge at margin
+exactly 1) the gradient functions return the subgradient PyTorch's autograd
 returns, so the two agree everywhere.
 """
 from __future__ import annotations
@@ -18,34 +19,39 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import as_float_array, check_float, check_labels, check_same_length
+from ._validate import (as_float_array, check_float, check_labels,
+                        check_same_length)
 from .activations import sigmoid
 
 
-# ----------------------------------------------------------------------------- input checks
+# ---------------------------------------------------------------- input checks
 def _pair(prediction, target) -> tuple[np.ndarray, np.ndarray]:
     p = as_float_array("prediction", prediction)
     t = as_float_array("target", target)
     if p.shape != t.shape:
-        raise ValueError(f"prediction has shape {p.shape} but target has shape {t.shape}; "
-                         "they must match (no broadcasting)")
+        raise ValueError(f"prediction has shape {p.shape} but target has "
+                         f"shape {t.shape}; they must match (no broadcasting)")
     return p, t
 
 
-def _scores_and_pm1_labels(scores: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+def _scores_and_pm1_labels(scores: Any,
+                           labels: Any) -> tuple[np.ndarray, np.ndarray]:
     s = as_float_array("scores", scores, ndim=1)
     y = as_float_array("labels", labels, ndim=1)
     if not np.all(np.isin(y, (-1.0, 1.0))):
-        raise ValueError("labels of the binary hinge loss must be -1 or +1, got values "
-                         f"{np.unique(y)[:5].tolist()}; map 0/1 labels with y = 2 * label - 1")
+        raise ValueError("labels of the binary hinge loss must be -1 or +1, "
+                         f"got values {np.unique(y)[:5].tolist()}; "
+                         "map 0/1 labels with y = 2 * label - 1")
     check_same_length(scores=s, labels=y)
     return s, y
 
 
-def _logits_and_labels(logits: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+def _logits_and_labels(logits: Any,
+                       labels: Any) -> tuple[np.ndarray, np.ndarray]:
     z = as_float_array("logits", logits, ndim=2)
     if z.shape[1] < 2:
-        raise ValueError(f"logits must have shape (N, C) with C >= 2 classes, got {z.shape}")
+        raise ValueError(f"logits must have shape (N, C) with C >= 2 classes, "
+                         f"got {z.shape}")
     y = check_labels("labels", labels, num_classes=z.shape[1])
     check_same_length(logits=z, labels=y)
     return z, y
@@ -54,14 +60,16 @@ def _logits_and_labels(logits: Any, labels: Any) -> tuple[np.ndarray, np.ndarray
 def _binary_targets(targets: Any, shape: tuple[int, ...]) -> np.ndarray:
     y = as_float_array("targets", targets)
     if y.shape != shape:
-        raise ValueError(f"targets have shape {y.shape} but the predictions have shape {shape}; "
-                         "they must match (no broadcasting)")
+        raise ValueError(f"targets have shape {y.shape} but the predictions "
+                         f"have shape {shape}; they must match "
+                         "(no broadcasting)")
     if np.any((y < 0) | (y > 1)):
-        raise ValueError("targets of the binary cross-entropy must lie in [0, 1]")
+        raise ValueError("targets of the binary cross-entropy "
+                         "must lie in [0, 1]")
     return y
 
 
-# ----------------------------------------------------------------------------- regression
+# ------------------------------------------------------------------ regression
 def mae(prediction, target) -> float:
     """Mean absolute error ``(1/N) sum_n abs(y_n - yhat_n)``."""
     p, t = _pair(prediction, target)
@@ -69,10 +77,11 @@ def mae(prediction, target) -> float:
 
 
 def mae_grad(prediction, target) -> np.ndarray:
-    """Gradient of :func:`mae` with respect to the predictions: sign(yhat_n - y_n) / N.
+    """Gradient of :func:`mae` with respect to the predictions:
+    sign(yhat_n - y_n) / N.
 
-    At a zero residual the loss has a kink; the value returned there is 0, the subgradient
-    that PyTorch's autograd also uses.
+    At a zero residual the loss has a kink; the value returned there is 0, the
+    subgradient that PyTorch's autograd also uses.
     """
     p, t = _pair(prediction, target)
     return np.sign(p - t) / p.size
@@ -85,64 +94,77 @@ def mse(prediction, target) -> float:
 
 
 def mse_grad(prediction, target) -> np.ndarray:
-    """Gradient of :func:`mse` with respect to the predictions: 2 (yhat_n - y_n) / N."""
+    """Gradient of :func:`mse` with respect to the predictions:
+    2 (yhat_n - y_n) / N.
+    """
     p, t = _pair(prediction, target)
     return 2.0 * (p - t) / p.size
 
 
 def huber(prediction, target, delta: float = 1.0) -> float:
-    """Mean Huber loss with threshold delta > 0, in the convention of ``torch.nn.functional.huber_loss``.
+    """Mean Huber loss with threshold delta > 0, in the convention of
+    ``torch.nn.functional.huber_loss``.
 
     For a residual r = yhat - y the loss is r^2 / 2 where abs(r) <= delta and
-    delta * (abs(r) - delta / 2) beyond: quadratic near 0, linear in the tails, and continuous
-    with a continuous first derivative at abs(r) = delta. ``smooth_l1_loss`` with beta = delta
-    is this loss divided by delta.
+    delta * (abs(r) - delta / 2) beyond: quadratic near 0, linear in the tails,
+    and continuous with a continuous first derivative at abs(r) = delta.
+    ``smooth_l1_loss`` with beta = delta is this loss divided by delta.
     """
     p, t = _pair(prediction, target)
     delta = check_float("delta", delta, minimum=0.0, strict_min=True)
     a = np.abs(p - t)
-    return float(np.mean(np.where(a <= delta, 0.5 * a**2, delta * (a - 0.5 * delta))))
+    return float(np.mean(np.where(a <= delta, 0.5 * a**2,
+                                  delta * (a - 0.5 * delta))))
 
 
 def huber_grad(prediction, target, delta: float = 1.0) -> np.ndarray:
-    """Gradient of :func:`huber` with respect to the predictions: clip(yhat - y, -delta, delta) / N."""
+    """Gradient of :func:`huber` with respect to the predictions:
+    clip(yhat - y, -delta, delta) / N.
+    """
     p, t = _pair(prediction, target)
     delta = check_float("delta", delta, minimum=0.0, strict_min=True)
     return np.clip(p - t, -delta, delta) / p.size
 
 
-# ----------------------------------------------------------------------------- margins
+# --------------------------------------------------------------------- margins
 def hinge(scores, labels) -> float:
-    """Mean binary hinge loss (1/N) sum_n max(0, 1 - y_n s_n) for scores s and labels y in {-1, +1}.
+    """Mean binary hinge loss (1/N) sum_n max(0, 1 - y_n s_n) for scores s
+    and labels y in {-1, +1}.
 
-    The product y_n s_n is the margin: positive when the sign of the score is right, and the
-    loss is zero once it reaches 1.
+    The product y_n s_n is the margin: positive when the sign of the score is
+    right, and the loss is zero once it reaches 1.
     """
     s, y = _scores_and_pm1_labels(scores, labels)
     return float(np.mean(np.maximum(0.0, 1.0 - y * s)))
 
 
 def hinge_grad(scores, labels) -> np.ndarray:
-    """Gradient of :func:`hinge` with respect to the scores: -y_n / N where y_n s_n < 1, else 0."""
+    """Gradient of :func:`hinge` with respect to the scores:
+    -y_n / N where y_n s_n < 1, else 0.
+    """
     s, y = _scores_and_pm1_labels(scores, labels)
     return np.where(y * s < 1.0, -y, 0.0) / s.size
 
 
 def _margin_terms(z: np.ndarray, y: np.ndarray, margin: float) -> np.ndarray:
-    """Matrix of margin - z_y + z_j for j != y (and 0 in the column of the true class)."""
+    """Matrix of margin - z_y + z_j for j != y
+    (and 0 in the column of the true class).
+    """
     rows = np.arange(len(y))
     terms = margin - z[rows, y][:, None] + z
     terms[rows, y] = 0.0
     return terms
 
 
-def multiclass_hinge(logits, labels, margin: float = 1.0, kind: str = "weston_watkins") -> float:
+def multiclass_hinge(logits, labels, margin: float = 1.0,
+                     kind: str = "weston_watkins") -> float:
     """Mean multiclass hinge loss of scores (N, C) against integer labels (N,).
 
-    ``kind="weston_watkins"`` sums the violated margins over the wrong classes and divides by C,
-    (1/C) sum_{j != y} max(0, margin - z_y + z_j), which is what
-    ``torch.nn.functional.multi_margin_loss`` (p=1) computes. ``kind="crammer_singer"`` keeps
-    only the worst wrong class, max(0, margin - z_y + max_{j != y} z_j).
+    ``kind="weston_watkins"`` sums the violated margins over the wrong classes
+    and divides by C, (1/C) sum_{j != y} max(0, margin - z_y + z_j), which is
+    what ``torch.nn.functional.multi_margin_loss`` (p=1) computes.
+    ``kind="crammer_singer"`` keeps only the worst wrong class,
+    max(0, margin - z_y + max_{j != y} z_j).
     """
     z, y = _logits_and_labels(logits, labels)
     margin = check_float("margin", margin, minimum=0.0)
@@ -151,16 +173,18 @@ def multiclass_hinge(logits, labels, margin: float = 1.0, kind: str = "weston_wa
         return float(np.mean(terms.sum(axis=1) / z.shape[1]))
     if kind == "crammer_singer":
         return float(np.mean(terms.max(axis=1)))
-    raise ValueError(f"kind must be 'weston_watkins' or 'crammer_singer', got {kind!r}")
+    raise ValueError(f"kind must be 'weston_watkins' or 'crammer_singer', "
+                     f"got {kind!r}")
 
 
 def multiclass_hinge_grad(logits, labels, margin: float = 1.0,
                           kind: str = "weston_watkins") -> np.ndarray:
-    """Gradient of :func:`multiclass_hinge` with respect to the scores, shape (N, C).
+    """Gradient of :func:`multiclass_hinge` w.r.t. the scores, shape (N, C).
 
-    Weston-Watkins: each violated wrong class j gets +1/(C N), the true class gets minus the
-    number of violations over (C N). Crammer-Singer: if the worst wrong class violates the
-    margin, +1/N at that class and -1/N at the true class.
+    Weston-Watkins: each violated wrong class j gets +1/(C N), the true class
+    gets minus the number of violations over (C N). Crammer-Singer: if the worst
+    wrong class violates the margin, +1/N at that class and -1/N at the true
+    class.
     """
     z, y = _logits_and_labels(logits, labels)
     margin = check_float("margin", margin, minimum=0.0)
@@ -175,28 +199,32 @@ def multiclass_hinge_grad(logits, labels, margin: float = 1.0,
         g = np.zeros_like(z)
         g[rows, worst] = (terms[rows, worst] > 0).astype(float)
     else:
-        raise ValueError(f"kind must be 'weston_watkins' or 'crammer_singer', got {kind!r}")
+        raise ValueError(f"kind must be 'weston_watkins' or 'crammer_singer', "
+                         f"got {kind!r}")
     g[rows, y] = -g.sum(axis=1)
     return g / n
 
 
-# ----------------------------------------------------------------------------- log-sum-exp and softmax
+# ----------------------------------------------------- log-sum-exp and softmax
 def logsumexp(z, axis: int = -1) -> np.ndarray:
-    """log sum_k exp(z_k) along ``axis``, computed as m + log sum_k exp(z_k - m) with m = max z.
+    """log sum_k exp(z_k) along ``axis``, computed as
+    m + log sum_k exp(z_k - m) with m = max z.
 
-    After the shift the largest exponent is exp(0) = 1, so nothing overflows, and the sum lies
-    in [1, K], so the logarithm never sees 0. Exact for any finite z, however extreme.
+    After the shift the largest exponent is exp(0) = 1, so nothing overflows,
+    and the sum lies in [1, K], so the logarithm never sees 0. Exact for any
+    finite z, however extreme.
     """
     z = as_float_array("z", z)
     m = z.max(axis=axis, keepdims=True)
-    return np.squeeze(m + np.log(np.exp(z - m).sum(axis=axis, keepdims=True)), axis=axis)
+    return np.squeeze(m + np.log(np.exp(z - m).sum(axis=axis, keepdims=True)),
+                      axis=axis)
 
 
 def softmax(z, axis: int = -1) -> np.ndarray:
-    """Softmax exp(z_j) / sum_k exp(z_k) along ``axis``, stable for any finite z.
+    """Softmax exp(z_j) / sum_k exp(z_k) over ``axis``, stable for any finite z.
 
-    Uses softmax(z) = softmax(z - max z): the shift cancels between numerator and denominator,
-    and afterwards every exponent is at most 0.
+    Uses softmax(z) = softmax(z - max z): the shift cancels between numerator
+    and denominator, and afterwards every exponent is at most 0.
     """
     z = as_float_array("z", z)
     e = np.exp(z - z.max(axis=axis, keepdims=True))
@@ -204,33 +232,41 @@ def softmax(z, axis: int = -1) -> np.ndarray:
 
 
 def log_softmax(z, axis: int = -1) -> np.ndarray:
-    """log softmax(z) = z - logsumexp(z) along ``axis``; finite where log(softmax(z)) gives -inf.
+    """log softmax(z) = z - logsumexp(z) along ``axis``; finite where
+    log(softmax(z)) gives -inf.
 
-    Evaluated as (z - m) - log sum_k exp(z_k - m) with m = max z, which avoids the cancellation
-    of two large numbers in z - logsumexp(z) when the logits are large.
+    Evaluated as (z - m) - log sum_k exp(z_k - m) with m = max z, which avoids
+    the cancellation of two large numbers in z - logsumexp(z) when the logits
+    are large.
     """
     z = as_float_array("z", z)
     shifted = z - z.max(axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-# ----------------------------------------------------------------------------- cross-entropy
+# --------------------------------------------------------------- cross-entropy
 def binary_cross_entropy(probs, targets) -> float:
-    """Mean binary cross-entropy -(y log q + (1 - y) log(1 - q)) of probabilities q in (0, 1).
+    """Mean binary cross-entropy -(y log q + (1 - y) log(1 - q)) of
+    probabilities q in (0, 1).
 
-    Matches ``torch.nn.functional.binary_cross_entropy`` for probabilities strictly inside
-    (0, 1). Prefer :func:`binary_cross_entropy_with_logits`, which never takes log(0).
+    Matches ``torch.nn.functional.binary_cross_entropy`` for probabilities
+    strictly inside (0, 1). Prefer :func:`binary_cross_entropy_with_logits`,
+    which never takes log(0).
     """
     q = as_float_array("probs", probs)
     if np.any((q <= 0) | (q >= 1)):
-        raise ValueError("probs must lie strictly inside (0, 1); at 0 or 1 the logarithm is "
-                         "infinite (use binary_cross_entropy_with_logits on the logits instead)")
+        raise ValueError("probs must lie strictly inside (0, 1); at 0 or 1 "
+                         "the logarithm is infinite (use "
+                         "binary_cross_entropy_with_logits on the logits "
+                         "instead)")
     y = _binary_targets(targets, q.shape)
     return float(np.mean(-(y * np.log(q) + (1 - y) * np.log1p(-q))))
 
 
 def binary_cross_entropy_grad(probs, targets) -> np.ndarray:
-    """Gradient of :func:`binary_cross_entropy` with respect to q: (q - y) / (q (1 - q)) / N."""
+    """Gradient of :func:`binary_cross_entropy` with respect to q:
+    (q - y) / (q (1 - q)) / N.
+    """
     q = as_float_array("probs", probs)
     if np.any((q <= 0) | (q >= 1)):
         raise ValueError("probs must lie strictly inside (0, 1)")
@@ -239,38 +275,45 @@ def binary_cross_entropy_grad(probs, targets) -> np.ndarray:
 
 
 def binary_cross_entropy_with_logits(logits, targets) -> float:
-    """Mean binary cross-entropy of q = sigmoid(z) against y in [0, 1], computed from logits z.
+    """Mean binary cross-entropy of q = sigmoid(z) against y in [0, 1],
+    computed from logits z.
 
     -(y log q + (1 - y) log(1 - q)) equals softplus(z) - y z, evaluated as
-    max(z, 0) - y z + log(1 + exp(-abs(z))), which is finite for every finite z. Matches
-    ``torch.nn.functional.binary_cross_entropy_with_logits``.
+    max(z, 0) - y z + log(1 + exp(-abs(z))), which is finite for every finite z.
+    Matches ``torch.nn.functional.binary_cross_entropy_with_logits``.
     """
     z = as_float_array("logits", logits)
     y = _binary_targets(targets, z.shape)
-    return float(np.mean(np.maximum(z, 0.0) - y * z + np.log1p(np.exp(-np.abs(z)))))
+    return float(np.mean(np.maximum(z, 0.0) - y * z
+                         + np.log1p(np.exp(-np.abs(z)))))
 
 
 def binary_cross_entropy_with_logits_grad(logits, targets) -> np.ndarray:
-    """Gradient of :func:`binary_cross_entropy_with_logits` w.r.t. the logits: (sigmoid(z) - y) / N."""
+    """Gradient of :func:`binary_cross_entropy_with_logits` w.r.t. the logits:
+    (sigmoid(z) - y) / N.
+    """
     z = as_float_array("logits", logits)
     y = _binary_targets(targets, z.shape)
     return (sigmoid(z) - y) / z.size
 
 
 def cross_entropy(logits, labels) -> float:
-    """Mean categorical cross-entropy of logits (N, C) against integer labels (N,).
+    """Mean categorical cross-entropy of logits (N, C) for integer labels (N,).
 
-    -log softmax(z_n)[y_n] = logsumexp(z_n) - z_n[y_n], averaged over the batch: the negative
-    log-likelihood of a categorical distribution with probabilities softmax(z_n). It is
-    evaluated with :func:`log_softmax`, so it is finite for any finite logits. Takes
-    *logits*, like ``torch.nn.functional.cross_entropy``; never pass it probabilities.
+    -log softmax(z_n)[y_n] = logsumexp(z_n) - z_n[y_n], averaged over the batch:
+    the negative log-likelihood of a categorical distribution with probabilities
+    softmax(z_n). It is evaluated with :func:`log_softmax`, so it is finite for
+    any finite logits. Takes *logits*, like
+    ``torch.nn.functional.cross_entropy``; never pass it probabilities.
     """
     z, y = _logits_and_labels(logits, labels)
     return float(np.mean(-log_softmax(z, axis=1)[np.arange(len(y)), y]))
 
 
 def cross_entropy_grad(logits, labels) -> np.ndarray:
-    """Gradient of :func:`cross_entropy` with respect to the logits: (softmax(z_n) - onehot(y_n)) / N."""
+    """Gradient of :func:`cross_entropy` with respect to the logits:
+    (softmax(z_n) - onehot(y_n)) / N.
+    """
     z, y = _logits_and_labels(logits, labels)
     g = softmax(z, axis=1)
     g[np.arange(len(y)), y] -= 1.0

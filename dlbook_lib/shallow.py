@@ -1,10 +1,12 @@
-"""From linear models to neural networks: hard sigmoids, ReLU pairs, one hidden layer, depth.
+"""From linear models to neural networks: hard sigmoids, ReLU pairs,
+one hidden layer, depth.
 
-Everything :doc:`/chapters/02_linear_to_neural` derives: the hard sigmoid and its exact form
-as a difference of two ReLUs, the one-hidden-layer model y = b + c^T act(b_hidden + W x)
-written as loops and in matrix form, the exact piecewise-linear interpolant built from ReLU
-units, least-squares fitting of the output layer on fixed hidden units, and the composed
-tent map that a deep ReLU net computes with few parameters.
+Everything :doc:`/chapters/02_linear_to_neural` derives: the hard sigmoid and
+its exact form as a difference of two ReLUs, the one-hidden-layer model
+y = b + c^T act(b_hidden + W x) written as loops and in matrix form, the exact
+piecewise-linear interpolant built from ReLU units, least-squares fitting of the
+output layer on fixed hidden units, and the composed tent map that a deep ReLU
+net computes with few parameters.
 """
 from __future__ import annotations
 
@@ -24,12 +26,14 @@ def _ramp(x0, x1, c) -> tuple[float, float, float]:
     x1 = check_float("x1", x1)
     c = check_float("c", c)
     if not x0 < x1:
-        raise ValueError(f"the ramp of a hard sigmoid needs x0 < x1, got x0={x0}, x1={x1}")
+        raise ValueError(f"the ramp of a hard sigmoid needs x0 < x1, "
+                         f"got x0={x0}, x1={x1}")
     return x0, x1, c
 
 
-def hard_sigmoid(x, *, x0: float = 0.0, x1: float = 1.0, c: float = 1.0) -> np.ndarray:
-    """The hard sigmoid: 0 for x <= x0, c for x >= x1 and a straight ramp in between.
+def hard_sigmoid(x, *, x0: float = 0.0, x1: float = 1.0,
+                 c: float = 1.0) -> np.ndarray:
+    """The hard sigmoid: 0 for x <= x0, c for x >= x1, a straight ramp between.
 
     Written as c * clip((x - x0) / (x1 - x0), 0, 1); requires x0 < x1.
     """
@@ -38,11 +42,13 @@ def hard_sigmoid(x, *, x0: float = 0.0, x1: float = 1.0, c: float = 1.0) -> np.n
     return c * np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
 
 
-def hard_sigmoid_from_relus(x, *, x0: float = 0.0, x1: float = 1.0, c: float = 1.0) -> np.ndarray:
-    """The same hard sigmoid as a difference of two ReLUs (exact identity, no approximation).
+def hard_sigmoid_from_relus(x, *, x0: float = 0.0, x1: float = 1.0,
+                            c: float = 1.0) -> np.ndarray:
+    """The same hard sigmoid as a difference of two ReLUs (an exact identity).
 
-    Returns (c / (x1 - x0)) * (relu(x - x0) - relu(x - x1)): both ReLUs are off left of x0,
-    only the first is on between x0 and x1, and right of x1 their slopes cancel.
+    Returns (c / (x1 - x0)) * (relu(x - x0) - relu(x - x1)): both ReLUs are off
+    left of x0, only the first is on between x0 and x1, and right of x1 their
+    slopes cancel.
     """
     x0, x1, c = _ramp(x0, x1, c)
     x = as_float_array("x", x)
@@ -50,13 +56,15 @@ def hard_sigmoid_from_relus(x, *, x0: float = 0.0, x1: float = 1.0, c: float = 1
 
 
 def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The element-wise activation called ``name``: "sigmoid", "relu" or "hard_sigmoid".
+    """Element-wise activation ``name``: "sigmoid", "relu" or "hard_sigmoid".
 
     "hard_sigmoid" is the unit ramp from 0 at x = 0 to 1 at x = 1.
     """
     if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
-    return {"sigmoid": sigmoid, "relu": relu, "hard_sigmoid": hard_sigmoid}[name]
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, "
+                         f"got {name!r}")
+    return {"sigmoid": sigmoid, "relu": relu,
+            "hard_sigmoid": hard_sigmoid}[name]
 
 
 def _layer_args(x, W, b, c, b0):
@@ -65,25 +73,29 @@ def _layer_args(x, W, b, c, b0):
     x = as_float_array("x", x, ndim=(1, 2))
     if x.ndim == 1:
         if d != 1:
-            raise ValueError(f"a 1-D x is read as N scalar inputs, but W has {d} columns; "
-                             "pass x with shape (N, d)")
+            raise ValueError(f"a 1-D x is read as N scalar inputs, but W has "
+                             f"{d} columns; pass x with shape (N, d)")
         x = x[:, None]
     if x.shape[1] != d:
-        raise ValueError(f"x has {x.shape[1]} features but W expects {d} (W has shape {W.shape})")
+        raise ValueError(f"x has {x.shape[1]} features but W expects {d} "
+                         f"(W has shape {W.shape})")
     b = as_float_array("b", b, ndim=1)
     c = as_float_array("c", c, ndim=1)
     if b.shape != (k,) or c.shape != (k,):
-        raise ValueError(f"b and c must have shape ({k},) to match the {k} rows of W, "
-                         f"got {b.shape} and {c.shape}")
+        raise ValueError(f"b and c must have shape ({k},) to match the {k} "
+                         f"rows of W, got {b.shape} and {c.shape}")
     b0 = check_float("b0", b0)
     return x, W, b, c, b0
 
 
-def one_hidden_layer_loop(x, W, b, c, b0: float, activation_name: str = "sigmoid") -> np.ndarray:
-    """y_n = b0 + sum_i c_i act(b_i + sum_j W_ij x_nj), computed with explicit Python loops.
+def one_hidden_layer_loop(x, W, b, c, b0: float,
+                          activation_name: str = "sigmoid") -> np.ndarray:
+    """y_n = b0 + sum_i c_i act(b_i + sum_j W_ij x_nj), computed with explicit
+    Python loops.
 
-    ``x`` has shape (N, d) (or (N,) when d = 1), ``W`` (k, d), ``b`` and ``c`` (k,). Written for
-    reading, not speed: one loop over examples, one over units, one over input features.
+    ``x`` has shape (N, d) (or (N,) when d = 1), ``W`` (k, d), ``b`` and ``c``
+    (k,). Written for reading, not speed: one loop over examples, one over
+    units, one over input features.
     """
     act = activation(activation_name)
     x, W, b, c, b0 = _layer_args(x, W, b, c, b0)
@@ -100,8 +112,11 @@ def one_hidden_layer_loop(x, W, b, c, b0: float, activation_name: str = "sigmoid
     return y
 
 
-def one_hidden_layer_matrix(x, W, b, c, b0: float, activation_name: str = "sigmoid") -> np.ndarray:
-    """The same model in matrix form for a batch: y = b0 + act(X W^T + b) c, shape (N,)."""
+def one_hidden_layer_matrix(x, W, b, c, b0: float,
+                            activation_name: str = "sigmoid") -> np.ndarray:
+    """The same model in matrix form for a batch:
+    y = b0 + act(X W^T + b) c, shape (N,).
+    """
     act = activation(activation_name)
     x, W, b, c, b0 = _layer_args(x, W, b, c, b0)
     return b0 + act(x @ W.T + b) @ c
@@ -109,7 +124,10 @@ def one_hidden_layer_matrix(x, W, b, c, b0: float, activation_name: str = "sigmo
 
 @dataclass(frozen=True)
 class OneHiddenLayer:
-    """Parameters of y = b0 + c^T act(b + W x); calling the object evaluates the matrix form."""
+    """Parameters of y = b0 + c^T act(b + W x).
+
+    Calling the object evaluates the matrix form.
+    """
 
     W: np.ndarray
     b: np.ndarray
@@ -118,7 +136,8 @@ class OneHiddenLayer:
     activation_name: str = "sigmoid"
 
     def __call__(self, x) -> np.ndarray:
-        return one_hidden_layer_matrix(x, self.W, self.b, self.c, self.b0, self.activation_name)
+        return one_hidden_layer_matrix(x, self.W, self.b, self.c, self.b0,
+                                       self.activation_name)
 
     @property
     def n_units(self) -> int:
@@ -132,37 +151,43 @@ class OneHiddenLayer:
         return int(k * d + 2 * k + 1)
 
     def __repr__(self) -> str:
-        return (f"OneHiddenLayer(units={self.n_units}, inputs={self.W.shape[1]}, "
+        return (f"OneHiddenLayer(units={self.n_units}, "
+                f"inputs={self.W.shape[1]}, "
                 f"activation={self.activation_name!r}, params={self.n_params})")
 
 
 def relu_interpolant(knots, values) -> OneHiddenLayer:
-    """The piecewise-linear interpolant of (knots, values) as a one-hidden-layer ReLU net.
+    """The piecewise-linear interpolant of (knots, values) as a one-hidden-layer
+    ReLU net.
 
-    With knots xi_0 < ... < xi_k and slopes s_j = (v_j - v_{j-1}) / (xi_j - xi_{j-1}) of the k
-    pieces, the net is v_0 + sum_{j=0}^{k-1} (s_{j+1} - s_j) relu(x - xi_j) with s_0 = 0: k ReLU
-    units, exact on [xi_0, xi_k] (left of xi_0 it is constant, right of xi_k it continues the
-    last piece).
+    With knots xi_0 < ... < xi_k and slopes
+    s_j = (v_j - v_{j-1}) / (xi_j - xi_{j-1}) of the k pieces, the net is
+    v_0 + sum_{j=0}^{k-1} (s_{j+1} - s_j) relu(x - xi_j) with s_0 = 0: k ReLU
+    units, exact on [xi_0, xi_k] (left of xi_0 it is constant, right of xi_k it
+    continues the last piece).
     """
     knots = as_float_array("knots", knots, ndim=1)
     values = as_float_array("values", values, ndim=1)
     check_same_length(knots=knots, values=values)
     if len(knots) < 2:
-        raise ValueError(f"need at least 2 knots for one linear piece, got {len(knots)}")
+        raise ValueError(f"need at least 2 knots for one linear piece, "
+                         f"got {len(knots)}")
     if not np.all(np.diff(knots) > 0):
         raise ValueError("knots must be strictly increasing")
     slopes = np.diff(values) / np.diff(knots)
     c = np.diff(np.concatenate([[0.0], slopes]))
     k = len(slopes)
-    return OneHiddenLayer(W=np.ones((k, 1)), b=-knots[:-1].copy(), c=c, b0=float(values[0]),
-                          activation_name="relu")
+    return OneHiddenLayer(W=np.ones((k, 1)), b=-knots[:-1].copy(), c=c,
+                          b0=float(values[0]), activation_name="relu")
 
 
-def fit_output_layer(x, y, W, b, activation_name: str = "sigmoid") -> OneHiddenLayer:
-    """Keep the hidden units (W, b) fixed and fit c and b0 by linear least squares on (x, y).
+def fit_output_layer(x, y, W, b,
+                     activation_name: str = "sigmoid") -> OneHiddenLayer:
+    """Keep the hidden units (W, b) fixed and fit c and b0 by linear least
+    squares on (x, y).
 
-    With the hidden layer fixed the model is linear in (b0, c), so the minimum of the mean
-    squared error has a closed form (``numpy.linalg.lstsq``).
+    With the hidden layer fixed the model is linear in (b0, c), so the minimum
+    of the mean squared error has a closed form (``numpy.linalg.lstsq``).
     """
     act = activation(activation_name)
     W = as_float_array("W", W, ndim=2)
@@ -171,17 +196,20 @@ def fit_output_layer(x, y, W, b, activation_name: str = "sigmoid") -> OneHiddenL
     check_same_length(x=x, y=y)
     features = np.column_stack([np.ones(len(x)), act(x @ W.T + b)])
     coef = np.linalg.lstsq(features, y, rcond=None)[0]
-    return OneHiddenLayer(W=W, b=b, c=coef[1:], b0=float(coef[0]), activation_name=activation_name)
+    return OneHiddenLayer(W=W, b=b, c=coef[1:], b0=float(coef[0]),
+                          activation_name=activation_name)
 
 
 def tent_map(x) -> np.ndarray:
-    """The tent map t(x) = 2 relu(x) - 4 relu(x - 1/2): 2x on [0, 1/2], 2 - 2x on [1/2, 1]."""
+    """The tent map t(x) = 2 relu(x) - 4 relu(x - 1/2):
+    2x on [0, 1/2], 2 - 2x on [1/2, 1].
+    """
     x = as_float_array("x", x)
     return 2.0 * relu(x) - 4.0 * relu(x - 0.5)
 
 
 def tent_map_power(x, depth: int) -> np.ndarray:
-    """The tent map composed with itself ``depth`` times (depth 0 is the identity)."""
+    """The tent map applied ``depth`` times (depth 0 is the identity)."""
     depth = check_int("depth", depth, minimum=0)
     y = as_float_array("x", x)
     for _ in range(depth):
@@ -190,18 +218,21 @@ def tent_map_power(x, depth: int) -> np.ndarray:
 
 
 def deep_tent_net(depth: int, dtype=None):
-    """A ``torch.nn.Sequential`` ReLU net of ``depth`` hidden layers of width 2 computing t^depth.
+    """A ``torch.nn.Sequential`` ReLU net of ``depth`` hidden layers of width 2
+    computing t^depth.
 
-    Each tent is relu(x), relu(x - 1/2) combined with weights 2, -4; the output layer of one
-    tent and the input layer of the next merge into one 2 x 2 linear layer, so the net has
-    4 + 6 (depth - 1) + 3 = 6 depth + 1 parameters. ``dtype`` defaults to torch.float64.
+    Each tent is relu(x), relu(x - 1/2) combined with weights 2, -4; the output
+    layer of one tent and the input layer of the next merge into one 2 x 2
+    linear layer, so the net has 4 + 6 (depth - 1) + 3 = 6 depth + 1 parameters.
+    ``dtype`` defaults to torch.float64.
     """
     import torch
 
     depth = check_int("depth", depth, minimum=1)
     dtype = torch.float64 if dtype is None else dtype
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+        raise TypeError(f"dtype must be a floating-point torch.dtype, "
+                        f"got {dtype!r}")
     w_in = torch.tensor([[1.0], [1.0]], dtype=dtype)
     b_in = torch.tensor([0.0, -0.5], dtype=dtype)
     w_out = torch.tensor([[2.0, -4.0]], dtype=dtype)
@@ -221,12 +252,13 @@ def deep_tent_net(depth: int, dtype=None):
 
 
 def count_linear_pieces(x, y, *, tol: float = 1e-9) -> int:
-    """Number of linear pieces of a sampled curve: 1 + the number of slope changes.
+    """Number of linear pieces of a sampled curve: 1 + number of slope changes.
 
-    ``x`` must be strictly increasing. Consecutive slopes count as different when they differ
-    by more than tol * max(1, largest abs(slope)). A piece narrower than the grid spacing, or
-    a kink exactly between two grid points that hides another kink, can be missed: sample
-    finely enough that every piece holds at least two grid intervals.
+    ``x`` must be strictly increasing. Consecutive slopes count as different
+    when they differ by more than tol * max(1, largest abs(slope)). A piece
+    narrower than the grid spacing, or a kink exactly between two grid points
+    that hides another kink, can be missed: sample finely enough that every
+    piece holds at least two grid intervals.
     """
     x = as_float_array("x", x, ndim=1)
     y = as_float_array("y", y, ndim=1)

@@ -1,4 +1,6 @@
-"""Show the source of a library object inside a chapter, so the book never keeps two copies."""
+"""Show the source of a library object inside a chapter, so the book never
+keeps two copies.
+"""
 from __future__ import annotations
 
 import inspect
@@ -6,10 +8,10 @@ import textwrap
 
 
 class SourceListing:
-    """The source code of one object, displayed as a highlighted code block in notebooks.
+    """The source of one object, shown as a highlighted code block in notebooks.
 
-    Its plain-text form (what tests compare) is the name and line count; the rendered book
-    shows the code itself through the Markdown representation.
+    Its plain-text form (what tests compare) is the name and line count; the
+    rendered book shows the code itself through the Markdown representation.
     """
 
     def __init__(self, name: str, code: str):
@@ -24,14 +26,19 @@ class SourceListing:
 
 
 def show_source(obj) -> SourceListing:
-    """Return the source of a function, class or method of ``dlbook_lib`` for display.
+    """The source of a function, class or method of ``dlbook_lib``, for display.
 
-    Use it as the last expression of a cell: ``show_source(dlbook_lib.checks.numerical_gradient)``.
+    Use it as the last expression of a cell:
+    ``show_source(dlbook_lib.checks.numerical_gradient)``.
     """
-    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
-        raise TypeError(f"show_source needs a function, class or method, got {type(obj).__name__}")
+    if not (inspect.isfunction(obj) or inspect.isclass(obj)
+            or inspect.ismethod(obj)):
+        raise TypeError(f"show_source needs a function, class or method, "
+                        f"got {type(obj).__name__}")
     try:
         code = inspect.getsource(obj)
     except (OSError, TypeError) as exc:
-        raise ValueError(f"the source of {obj.__qualname__} is not available") from exc
-    return SourceListing(f"{obj.__module__}.{obj.__qualname__}", textwrap.dedent(code).rstrip())
+        raise ValueError(f"the source of {obj.__qualname__} "
+                         "is not available") from exc
+    return SourceListing(f"{obj.__module__}.{obj.__qualname__}",
+                         textwrap.dedent(code).rstrip())

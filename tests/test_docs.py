@@ -26,3 +26,10 @@ def test_every_public_function_and_class_has_a_docstring():
             if (inspect.isfunction(obj) or inspect.isclass(obj)) and not obj.__doc__:
                 undocumented.append(f"{name}.{attr}")
     assert not undocumented, f"public objects without a docstring: {undocumented}"
+
+
+def test_library_source_fits_the_page():
+    """Chapters display library code (show_source) on 80-column pages."""
+    wide = [f"{path.name}:{n}" for path in sorted(nbt.LIB.glob("*.py"))
+            for n, line in enumerate(path.read_text().splitlines(), start=1) if len(line) > 80]
+    assert not wide, f"{len(wide)} lines of dlbook_lib wider than 80 characters: {wide[:10]}"

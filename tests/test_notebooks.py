@@ -129,8 +129,6 @@ def test_code_and_printed_lines_fit_the_page(path):
     nb = load(path)
     wide = []
     for i, cell in enumerate(nbt.code_cells(nb)):
-        if i == 0:
-            continue  # the Colab cell, removed from the HTML
         wide += [f"code cell {i}, code: {line[:60]}..." for line in cell.source.splitlines()
                  if len(line) > WIDTH]
     for i, text in text_outputs(nb):

@@ -45,15 +45,17 @@ def colab_install_source() -> str:
 def colab_cell_source() -> str:
     """Source of the first code cell of every chapter (tagged so nbval skips it)."""
     return (
-        "# On Google Colab: install the book's helper library dlbook_lib. Elsewhere: do nothing.\n"
+        "# On Google Colab: install the book's library dlbook_lib. Elsewhere: nothing.\n"
         "import os, subprocess, sys\n"
         "try:\n"
         "    import google.colab  # noqa: F401  (exists only on Colab)\n"
         "except ImportError:\n"
         "    pass\n"
         "else:\n"
-        f"    source = os.environ.get(\"DLBOOK_LIB_SOURCE\", \"{colab_install_source()}\")\n"
-        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", source], check=True)"
+        "    source = os.environ.get(\n"
+        f"        \"DLBOOK_LIB_SOURCE\", \"{colab_install_source()}\")\n"
+        "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",\n"
+        "                    source], check=True)"
     )
 
 
