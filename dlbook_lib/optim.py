@@ -183,3 +183,182 @@ def nesterov_sgd(loss: Callable[[np.ndarray], float],
         if not losses[-1] <= stop_above:
             break
     return Trajectory(np.array(params), np.array(losses))
+
+
+# ----------------------------------------------------------------------------
+# Update rules with state, over the parameter convention of dlbook_lib.layers:
+# params and grads are dicts name -> array, and step() updates params in place.
+# The learning rate is a number or a schedule, a function of the step count.
+
+class Optimizer:
+    """An update rule with its state, in the spirit of ``torch.optim``.
+
+    ``step(params, grads)`` updates every array of ``params`` in place from
+    the gradient of the same name. ``lr`` is a number or a schedule: a
+    function of the step count t = 0, 1, 2, ... (see :func:`step_decay`,
+    :func:`cosine`, ...). ``state[name]`` holds what a rule remembers about
+    one parameter (a momentum buffer, say).
+    """
+
+    def __init__(self, lr: float | Callable[[int], float]):
+        if not callable(lr):
+            lr = check_float("lr", lr, minimum=0.0, strict_min=True)
+        self.lr = lr
+        self.t = 0
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+
+    def current_lr(self) -> float:
+        """The learning rate of the next step."""
+        return float(self.lr(self.t)) if callable(self.lr) else self.lr
+
+    def step(self, params: dict[str, np.ndarray],
+             grads: dict[str, np.ndarray]) -> None:
+        """One update of every parameter, in place."""
+        lr = self.current_lr()
+        for name, p in params.items():
+            self.update(p, grads[name], self.state.setdefault(name, {}), lr)
+        self.t += 1
+
+    def update(self, p: np.ndarray, g: np.ndarray, state: dict,
+               lr: float) -> None:
+        raise NotImplementedError
+
+    def lookahead(self, name: str, p: np.ndarray) -> np.ndarray:
+        """Where the gradient of parameter ``name`` is to be taken: at ``p``
+        itself, except for Nesterov's look-ahead form."""
+        return p
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent exactly as ``torch.optim.SGD``.
+
+    With weight decay wd, momentum mu, dampening d:
+    g <- g + wd p;  b <- g at the first step, mu b + (1 - d) g after;
+    g <- g + mu b with ``nesterov=True``, else b;  p <- p - lr g.
+    Without momentum this is plain gradient descent. The buffer form of
+    momentum and its Nesterov variant are derived in
+    :doc:`/chapters/11_batch_size_momentum`.
+    """
+
+    def __init__(self, lr: float | Callable[[int], float], *,
+                 momentum: float = 0.0, dampening: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0):
+        super().__init__(lr)
+        self.momentum = check_float("momentum", momentum, minimum=0.0,
+                                    maximum=1.0, strict_max=True)
+        self.dampening = check_float("dampening", dampening, minimum=0.0,
+                                     maximum=1.0)
+        self.weight_decay = check_float("weight_decay", weight_decay,
+                                        minimum=0.0)
+        if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
+            raise ValueError("Nesterov momentum needs momentum > 0 and "
+                             "dampening = 0")
+        self.nesterov = bool(nesterov)
+
+    def update(self, p, g, state, lr):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            if "buffer" not in state:
+                state["buffer"] = g.copy()
+            else:
+                state["buffer"] = (self.momentum * state["buffer"]
+                                   + (1 - self.dampening) * g)
+            b = state["buffer"]
+            g = g + self.momentum * b if self.nesterov else b
+        p -= lr * g
+
+
+class HeavyBall(Optimizer):
+    """Polyak's velocity form of momentum: v <- mu v - lr g;  p <- p + v.
+
+    With a constant learning rate its iterates equal those of
+    ``SGD(lr, momentum=mu)``, since v = -lr b at every step; with a schedule
+    they differ (see :doc:`/chapters/11_batch_size_momentum`).
+    """
+
+    def __init__(self, lr: float | Callable[[int], float], *,
+                 momentum: float):
+        super().__init__(lr)
+        self.momentum = check_float("momentum", momentum, minimum=0.0,
+                                    maximum=1.0, strict_max=True)
+
+    def update(self, p, g, state, lr):
+        v = state.setdefault("velocity", np.zeros_like(p))
+        v *= self.momentum
+        v -= lr * g
+        p += v
+
+
+class NesterovLookahead(HeavyBall):
+    """Nesterov's look-ahead form: v <- mu v - lr grad(p + mu v);  p <- p + v.
+
+    The gradient belongs at :meth:`lookahead`, the point momentum carries
+    the parameters to, so this rule runs with :func:`run`, which asks for it.
+    Its iterates plus mu v are those of ``SGD(lr, momentum=mu,
+    nesterov=True)`` (:doc:`/chapters/11_batch_size_momentum`).
+    """
+
+    def lookahead(self, name, p):
+        v = self.state.get(name, {}).get("velocity")
+        return p if v is None else p + self.momentum * v
+
+
+def run(rule: Optimizer, loss: Callable[[np.ndarray], float],
+        grad: Callable[[np.ndarray], np.ndarray], theta0, *, steps: int,
+        stop_above: float = 1e12) -> Trajectory:
+    """Apply ``rule`` to one parameter vector for ``steps`` updates.
+
+    Records every iterate and its loss, for trajectory plots; stops early
+    when the loss exceeds ``stop_above`` or is NaN (divergence).
+    """
+    if not isinstance(rule, Optimizer):
+        raise TypeError(f"rule must be an Optimizer, got {type(rule).__name__}")
+    if not callable(loss) or not callable(grad):
+        raise TypeError("loss and grad must be callables of the parameters")
+    theta = as_float_array("theta0", theta0, ndim=1).copy()
+    steps = check_int("steps", steps, minimum=0)
+    path, losses = [theta.copy()], [float(loss(theta))]
+    for _ in range(steps):
+        g = _checked_grad(grad, rule.lookahead("theta", theta))
+        rule.step({"theta": theta}, {"theta": g})
+        path.append(theta.copy())
+        losses.append(float(loss(theta)))
+        if not losses[-1] <= stop_above:  # also catches NaN
+            break
+    return Trajectory(np.array(path), np.array(losses))
+
+
+# --- learning-rate schedules: functions of the step count t = 0, 1, 2, ...
+
+def step_decay(lr: float, step_size: int,
+               gamma: float = 0.1) -> Callable[[int], float]:
+    """lr * gamma ** (t // step_size), as ``lr_scheduler.StepLR``."""
+    step_size = check_int("step_size", step_size, minimum=1)
+    return lambda t: lr * gamma ** (t // step_size)
+
+
+def exponential(lr: float, gamma: float) -> Callable[[int], float]:
+    """lr * gamma ** t, as ``lr_scheduler.ExponentialLR``."""
+    return lambda t: lr * gamma ** t
+
+
+def cosine(lr: float, total: int,
+           lr_min: float = 0.0) -> Callable[[int], float]:
+    """lr_min + (lr - lr_min) (1 + cos(pi t / total)) / 2, then lr_min.
+
+    Up to t = total this is ``lr_scheduler.CosineAnnealingLR(T_max=total,
+    eta_min=lr_min)``; after it, torch's rate rises again, this one stays.
+    """
+    total = check_int("total", total, minimum=1)
+    return lambda t: lr_min + (lr - lr_min) * (
+        1 + np.cos(np.pi * min(t, total) / total)) / 2
+
+
+def warmup(schedule: Callable[[int], float] | float,
+           steps: int, start: float = 0.0) -> Callable[[int], float]:
+    """Linear warm-up: ``schedule(t)`` scaled by a factor rising linearly
+    from ``start`` at t = 0 to 1 at t = steps (``lr_scheduler.LinearLR``)."""
+    steps = check_int("steps", steps, minimum=1)
+    base = schedule if callable(schedule) else (lambda t: schedule)
+    return lambda t: base(t) * (start + (1 - start) * min(t, steps) / steps)

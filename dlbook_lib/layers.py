@@ -1,0 +1,281 @@
+"""Layers of the from-scratch NumPy network, all with one protocol.
+
+Every layer
+
+* ``forward(x)`` returns the output and keeps what the backward pass needs;
+* ``backward(dy)`` takes dL/d(output) of the last forward pass, stores dL/dp
+  in ``grads[name]`` for each parameter and returns dL/dx;
+* exposes ``params`` and ``grads``, dicts name -> float64 array of the same
+  shape (the convention of :mod:`dlbook_lib.optim`: an optimiser updates
+  ``params`` in place);
+* has ``train()`` and ``eval()``; only layers that behave differently (batch
+  norm, dropout) look at ``training``.
+
+Shapes and names follow PyTorch (a batch is one example per row, ``weight`` of
+a linear layer is (n_out, n_in)), so a network built here can be compared
+weight for weight with its ``torch.nn`` twin. :class:`Sequential` chains layers
+and names their parameters ``"0.weight"``, ``"0.bias"``, ... like
+``torch.nn.Sequential.named_parameters()``. The backward pass of each layer is
+derived in :doc:`/chapters/05_backpropagation` (linear layers, activations)
+and :doc:`/chapters/09_normalisation` (batch norm).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import activations
+from ._validate import as_float_array, check_float, check_int
+
+
+class Layer:
+    """Base class: no parameters, identity behaviour left to subclasses."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.training = True
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def __call__(self, x: Any) -> np.ndarray:
+        return self.forward(as_float_array("x", x))
+
+    def train(self, mode: bool = True) -> "Layer":
+        """Training mode (``mode=True``) or evaluation mode."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"mode must be True or False, got {mode!r}")
+        self.training = mode
+        return self
+
+    def eval(self) -> "Layer":
+        """Evaluation mode, as ``train(False)``."""
+        return self.train(False)
+
+
+def torch_default_init(shape: tuple[int, ...], *,
+                       rng: int | np.random.Generator = 0) -> np.ndarray:
+    """PyTorch's default for ``nn.Linear``: uniform in +-1/sqrt(fan_in)."""
+    rng = np.random.default_rng(rng)
+    bound = 1.0 / np.sqrt(shape[1])
+    return rng.uniform(-bound, bound, size=shape)
+
+
+class Linear(Layer):
+    """y = x W^T + b for x of shape (B, n_in), ``weight`` W (n_out, n_in).
+
+    ``init`` is a scheme of :mod:`dlbook_lib.init` (any callable
+    ``init(shape, rng=...)``) for the weight; the bias starts at ``bias``
+    (0 by default), or, with ``init=None``, both follow PyTorch's default
+    (uniform in +-1/sqrt(n_in)). ``rng`` is a seed or a NumPy Generator.
+    """
+
+    def __init__(self, n_in: int, n_out: int, *,
+                 init: Callable[..., np.ndarray] | None = None,
+                 bias: float = 0.0, rng: int | np.random.Generator = 0):
+        super().__init__()
+        n_in = check_int("n_in", n_in, minimum=1)
+        n_out = check_int("n_out", n_out, minimum=1)
+        rng = np.random.default_rng(rng)
+        if init is None:
+            self.params["weight"] = torch_default_init((n_out, n_in), rng=rng)
+            bound = 1.0 / np.sqrt(n_in)
+            self.params["bias"] = rng.uniform(-bound, bound, size=n_out)
+        else:
+            if not callable(init):
+                raise TypeError("init must be a scheme of dlbook_lib.init")
+            self.params["weight"] = np.asarray(init((n_out, n_in), rng=rng),
+                                               dtype=float)
+            self.params["bias"] = np.full(n_out, check_float("bias", bias))
+        self._x: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._x = x
+        return x @ self.params["weight"].T + self.params["bias"]
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        self.grads["weight"] = dy.T @ self._x
+        self.grads["bias"] = dy.sum(axis=0)
+        return dy @ self.params["weight"]
+
+    def __repr__(self) -> str:
+        n_out, n_in = self.params["weight"].shape
+        return f"Linear({n_in}, {n_out})"
+
+
+class Activation(Layer):
+    """An element-wise activation of :mod:`dlbook_lib.activations` by name."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        self.fn = activations.get(name)
+        self._z: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._z = x
+        return self.fn.f(x)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy * self.fn.grad(self._z)
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over axis 1 of (N, D) or (N, C, H, W), as PyTorch.
+
+    Training mode normalises with the batch mean and biased variance,
+    y = weight * (x - mean) / sqrt(var + eps) + bias, and updates
+    running = (1 - momentum) * running + momentum * statistic, with the
+    *unbiased* variance for ``running_var``. Evaluation mode uses the running
+    statistics. ``weight`` (gamma) and ``bias`` (beta) are the parameters;
+    derived in :doc:`/chapters/09_normalisation`.
+    """
+
+    def __init__(self, num_features: int, *, eps: float = 1e-5,
+                 momentum: float = 0.1):
+        super().__init__()
+        self.num_features = check_int("num_features", num_features, minimum=1)
+        self.eps = check_float("eps", eps, minimum=0.0, strict_min=True)
+        self.momentum = check_float("momentum", momentum, minimum=0.0,
+                                    maximum=1.0)
+        self.params["weight"] = np.ones(num_features)
+        self.params["bias"] = np.zeros(num_features)
+        self.running_mean = np.zeros(num_features)
+        self.running_var = np.ones(num_features)
+        self._cache: tuple | None = None
+
+    def _axes_shape(self, x: np.ndarray) -> tuple[tuple, tuple]:
+        if x.ndim not in (2, 4) or x.shape[1] != self.num_features:
+            raise ValueError(f"BatchNorm({self.num_features}) needs input "
+                             f"(N, {self.num_features}) or (N, "
+                             f"{self.num_features}, H, W), got {x.shape}")
+        if x.ndim == 2:
+            return (0,), (1, -1)
+        return (0, 2, 3), (1, -1, 1, 1)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes, shape = self._axes_shape(x)
+        if self.training:
+            m = x.size // self.num_features   # values per channel
+            if m < 2:
+                raise ValueError("training needs more than 1 value per "
+                                 f"channel, got input of shape {x.shape}")
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+            mom = self.momentum
+            self.running_mean = (1 - mom) * self.running_mean + mom * mean
+            self.running_var = ((1 - mom) * self.running_var
+                                + mom * var * m / (m - 1))
+        else:
+            mean, var = self.running_mean, self.running_var
+        sigma = np.sqrt(var + self.eps).reshape(shape)
+        x_hat = (x - mean.reshape(shape)) / sigma
+        self._cache = (x_hat, sigma, self.training, axes, shape)
+        return (self.params["weight"].reshape(shape) * x_hat
+                + self.params["bias"].reshape(shape))
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dx = (gamma / sigma) (dy - mean(dy) - x_hat mean(dy x_hat)) in
+        training mode (means over the statistics axes); (gamma / sigma) dy in
+        evaluation mode, where the statistics are constants."""
+        x_hat, sigma, training, axes, shape = self._cache
+        self.grads["bias"] = dy.sum(axis=axes)
+        self.grads["weight"] = (dy * x_hat).sum(axis=axes)
+        scale = self.params["weight"].reshape(shape) / sigma
+        if not training:
+            return scale * dy
+        return scale * (dy - dy.mean(axis=axes, keepdims=True)
+                        - x_hat * (dy * x_hat).mean(axis=axes, keepdims=True))
+
+    def __repr__(self) -> str:
+        return f"BatchNorm({self.num_features})"
+
+
+class Sequential(Layer):
+    """Layers applied in order; the backward pass runs them in reverse.
+
+    ``params`` and ``grads`` name each layer's arrays ``"i.name"`` (the same
+    arrays, so an optimiser's in-place update changes the layers).
+    """
+
+    def __init__(self, *layers: Layer):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layer {i} is a {type(layer).__name__}, "
+                                "not a dlbook_lib.layers.Layer")
+        self.layers = list(layers)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                for k, v in layer.params.items()}
+
+    @params.setter
+    def params(self, value: dict) -> None:
+        if value:
+            raise AttributeError("set the parameters of the layers instead")
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                for k, v in layer.grads.items()}
+
+    @grads.setter
+    def grads(self, value: dict) -> None:
+        if value:
+            raise AttributeError("grads are filled by backward")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def train(self, mode: bool = True) -> "Sequential":
+        super().train(mode)
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def __repr__(self) -> str:
+        inner = ", ".join(map(repr, self.layers))
+        return f"Sequential({inner})"
+
+
+def mlp(sizes: Sequence[int], activation: str = "relu", *,
+        init: Callable[..., np.ndarray] | None = None,
+        batch_norm: bool = False, seed: int = 0) -> Sequential:
+    """Linear layers of the given sizes with ``activation`` in between.
+
+    ``mlp([40, 100, 10])`` is Linear(40, 100), ReLU, Linear(100, 10): the last
+    layer is linear (logits). ``batch_norm=True`` puts a :class:`BatchNorm`
+    after each hidden linear layer, before the activation. ``init`` as in
+    :class:`Linear`; all layers draw from one generator seeded with ``seed``.
+    """
+    sizes = [check_int(f"sizes[{i}]", s, minimum=1)
+             for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError("sizes needs an input and an output size, "
+                         f"got {sizes}")
+    activations.get(activation)  # fail early on an unknown name
+    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+    layers: list[Layer] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Linear(n_in, n_out, init=init, rng=rng))
+        if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(BatchNorm(n_out))
+            layers.append(Activation(activation))
+    return Sequential(*layers)
