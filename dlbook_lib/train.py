@@ -1,0 +1,149 @@
+"""One training loop for every chapter that trains a torch model.
+
+:func:`fit` runs mini-batch training with one batching convention: each epoch
+draws a permutation of the training examples from a ``torch.Generator``
+seeded with ``seed`` and cuts it into consecutive batches of ``batch_size``
+(the last one may be smaller), so a run gives the same numbers every time.
+It records per-epoch curves and, given validation data, can keep the weights
+of the best epoch and stop early when the validation score has not improved
+for ``patience`` epochs.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ._validate import check_int
+
+
+@dataclass
+class History:
+    """Per-epoch curves of a :func:`fit` run.
+
+    ``train_loss[e]`` is the mean training loss over the batches of epoch
+    e + 1 (weighted by batch size); ``val_loss`` and ``val_score`` are
+    measured after each epoch when validation data is given. ``best_epoch``
+    (1-based) is the epoch whose weights the model holds at the end when
+    ``restore_best`` is on; ``stopped_epoch`` is the last epoch run.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_score: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_epoch: int = 0
+
+    def __repr__(self) -> str:
+        last = f"{self.train_loss[-1]:.4f}" if self.train_loss else "-"
+        return (f"History(epochs={self.stopped_epoch}, "
+                f"best_epoch={self.best_epoch}, last_train_loss={last})")
+
+
+def accuracy(logits, labels) -> float:
+    """Fraction of rows whose largest logit is at the label (higher is
+    better; the default validation score of :func:`fit`)."""
+    return float((logits.argmax(dim=1) == labels).float().mean().item())
+
+
+def _tensor(name: str, value: Any, dtype, device):
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.to(device=device, dtype=dtype)
+    try:
+        return torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be an array or tensor, got "
+                        f"{type(value).__name__}") from exc
+
+
+def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
+        loss: Callable | None = None, val: tuple | None = None,
+        score: Callable = accuracy, restore_best: bool = False,
+        patience: int | None = None, scheduler: Callable | None = None,
+        seed: int = 0, y_dtype=None) -> History:
+    """Train ``model`` on (x, y) for up to ``epochs`` epochs.
+
+    * ``optimizer`` builds the optimiser from the parameters, e.g.
+      ``lambda ps: torch.optim.Adam(ps, lr=1e-3)``; ``scheduler`` (optional)
+      builds a learning-rate scheduler from the optimiser, stepped once per
+      epoch;
+    * ``loss(output, target)`` defaults to the mean cross-entropy of logits;
+      ``y_dtype`` defaults to int64 labels for it and float32 otherwise;
+    * ``val = (x_val, y_val)`` adds validation curves; ``score`` (higher is
+      better) selects the best epoch, whose weights the model gets back with
+      ``restore_best=True``; ``patience=k`` stops after k epochs without a
+      better score.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    from .config import device as default_device
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, "
+                        f"got {type(model).__name__}")
+    if not callable(optimizer):
+        raise TypeError("optimizer must be a function of the parameters, "
+                        "e.g. lambda ps: torch.optim.SGD(ps, lr=0.1)")
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    if patience is not None:
+        patience = check_int("patience", patience, minimum=1)
+    if (restore_best or patience) and val is None:
+        raise ValueError("restore_best and patience need validation data val")
+    loss = F.cross_entropy if loss is None else loss
+    if y_dtype is None:
+        y_dtype = torch.int64 if loss is F.cross_entropy else torch.float32
+    dev = default_device()
+    model.to(dev)
+    x = _tensor("x", x, torch.float32, dev)
+    y = _tensor("y", y, y_dtype, dev)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
+    if val is not None:
+        x_val = _tensor("val[0]", val[0], torch.float32, dev)
+        y_val = _tensor("val[1]", val[1], y_dtype, dev)
+
+    opt = optimizer(model.parameters())
+    sched = scheduler(opt) if scheduler is not None else None
+    gen = torch.Generator().manual_seed(seed)
+    hist = History()
+    best, best_state, waited = -float("inf"), None, 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(x), generator=gen).to(dev)
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch_loss = loss(model(x[idx]), y[idx])
+            opt.zero_grad()
+            batch_loss.backward()
+            opt.step()
+            total += batch_loss.item() * len(idx)
+        hist.train_loss.append(total / len(order))
+        hist.stopped_epoch = epoch
+        if sched is not None:
+            sched.step()
+        if val is None:
+            continue
+        model.eval()
+        with torch.no_grad():
+            out = model(x_val)
+            hist.val_loss.append(float(loss(out, y_val).item()))
+            hist.val_score.append(float(score(out, y_val)))
+        if hist.val_score[-1] > best:
+            best, hist.best_epoch, waited = hist.val_score[-1], epoch, 0
+            if restore_best:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            waited += 1
+            if patience is not None and waited >= patience:
+                break
+    if restore_best:
+        model.load_state_dict(best_state)
+    return hist

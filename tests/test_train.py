@@ -1,0 +1,80 @@
+"""dlbook_lib.train.fit: one training loop, reproducible, with early stopping."""
+import numpy as np
+import pytest
+import torch
+
+from dlbook_lib import classify, data, train
+
+
+def small_split():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 8)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1)
+    return data.train_val_test_split(x, y, seed=0)
+
+
+def test_fit_reproduces_the_classifier_trainer_exactly():
+    split = small_split()
+    a = classify.make_mlp([8, 16, 3], seed=1)
+    b = classify.make_mlp([8, 16, 3], seed=1)
+    ref = classify.train_classifier(a, split, epochs=12, lr=1e-2,
+                                    batch_size=32, seed=5)
+    hist = train.fit(b, split.x_train, split.y_train,
+                     optimizer=lambda ps: torch.optim.Adam(ps, lr=1e-2),
+                     epochs=12, batch_size=32, seed=5,
+                     val=(split.x_val, split.y_val), restore_best=True)
+    assert hist.val_score == ref.val_curve
+    assert hist.train_loss == ref.train_loss
+    assert hist.best_epoch == ref.best_epoch
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_patience_stops_after_the_peak_and_restores_its_weights():
+    split = small_split()
+    scores = iter([0.1, 0.5, 0.7, 0.6, 0.65, 0.4, 0.3, 0.9, 0.95])
+
+    def rising_then_falling(out, y):
+        return next(scores)
+
+    model = classify.make_mlp([8, 16, 3], seed=2)
+    opt = lambda ps: torch.optim.SGD(ps, lr=0.1)  # noqa: E731
+    hist = train.fit(model, split.x_train, split.y_train, optimizer=opt,
+                     epochs=9, batch_size=50, val=(split.x_val, split.y_val),
+                     score=rising_then_falling, restore_best=True, patience=3)
+    assert hist.best_epoch == 3 and hist.stopped_epoch == 6
+    assert len(hist.train_loss) == len(hist.val_score) == 6
+    three = classify.make_mlp([8, 16, 3], seed=2)
+    train.fit(three, split.x_train, split.y_train, optimizer=opt, epochs=3,
+              batch_size=50)
+    for p, q in zip(model.parameters(), three.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_regression_loss_and_a_scheduler():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 3))
+    y = x @ np.array([[1.0], [-2.0], [0.5]])
+    model = torch.nn.Linear(3, 1)
+    hist = train.fit(model, x, y, loss=torch.nn.functional.mse_loss,
+                     optimizer=lambda ps: torch.optim.SGD(ps, lr=0.1),
+                     scheduler=lambda o: torch.optim.lr_scheduler.StepLR(
+                         o, 10, 0.5),
+                     epochs=30, batch_size=16)
+    assert hist.train_loss[-1] < 1e-3 * hist.train_loss[0]
+    assert hist.val_score == [] and hist.best_epoch == 0
+
+
+def test_fit_names_bad_inputs():
+    model = torch.nn.Linear(2, 2)
+    opt = lambda ps: torch.optim.SGD(ps, lr=0.1)  # noqa: E731
+    with pytest.raises(ValueError, match="need validation data"):
+        train.fit(model, np.zeros((4, 2)), np.zeros(4), optimizer=opt,
+                  epochs=1, batch_size=2, patience=2)
+    with pytest.raises(ValueError, match="4 examples but y has 3"):
+        train.fit(model, np.zeros((4, 2)), np.zeros(3), optimizer=opt,
+                  epochs=1, batch_size=2)
+    with pytest.raises(TypeError, match="function of the parameters"):
+        train.fit(model, np.zeros((4, 2)), np.zeros(4),
+                  optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                  epochs=1, batch_size=2)
