@@ -124,6 +124,35 @@ def gradient_check(loss_fn: Callable[[dict[str, np.ndarray]], float],
     return GradCheckReport(errors, threshold)
 
 
+def check_model(model, loss: Callable, x: Any, *, eps: float = 1e-6,
+                threshold: float = 1e-7) -> GradCheckReport:
+    """Gradient check of a network of :mod:`dlbook_lib.layers`.
+
+    ``loss(output)`` returns the loss and its gradient dL/d(output). The
+    model's backward pass fills ``model.grads``; each parameter is then
+    perturbed in place, entry by entry, and restored afterwards. Layers that
+    keep running statistics (batch norm in training mode) update them on
+    every forward pass of the check.
+    """
+    x = as_float_array("x", x)
+    model.backward(loss(model.forward(x))[1])
+    grads = {name: g.copy() for name, g in model.grads.items()}
+    params = model.params
+    saved = {name: p.copy() for name, p in params.items()}
+
+    def loss_of(values: dict[str, np.ndarray]) -> float:
+        for name, v in values.items():
+            params[name][...] = v
+        return loss(model.forward(x))[0]
+
+    try:
+        return gradient_check(loss_of, saved, grads, eps=eps,
+                              threshold=threshold)
+    finally:
+        for name, p in params.items():
+            p[...] = saved[name]
+
+
 def assert_gradients(loss_fn: Callable[[dict[str, np.ndarray]], float],
                      params: Mapping[str, Any], grads: Mapping[str, Any], *,
                      eps: float = 1e-6,

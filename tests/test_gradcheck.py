@@ -98,3 +98,24 @@ def test_bad_inputs_are_named(kwargs, exc, msg):
 def test_relative_error_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="shape"):
         gradcheck.relative_error(np.ones(3), np.ones(4))
+
+
+def test_check_model_passes_a_correct_network_and_catches_a_wrong_backward():
+    from dlbook_lib import layers, losses
+
+    net = layers.mlp([4, 6, 3], "tanh", seed=0)
+    x = np.random.default_rng(0).normal(size=(5, 4))
+    y = np.array([0, 1, 2, 1, 0])
+
+    def loss(out):
+        return losses.cross_entropy(out, y), losses.cross_entropy_grad(out, y)
+
+    before = {k: v.copy() for k, v in net.params.items()}
+    report = gradcheck.check_model(net, loss, x)
+    assert report.passed and set(report.errors) == set(net.params)
+    for k, v in net.params.items():          # parameters restored
+        np.testing.assert_array_equal(v, before[k])
+    # a backward pass with the activation's derivative dropped is caught
+    net.layers[1].backward = lambda dy: dy
+    bad = gradcheck.check_model(net, loss, x)
+    assert not bad.passed and "0.weight" in bad.failed

@@ -1,0 +1,100 @@
+"""Per-layer diagnostics of a torch network: what flows forward and backward.
+
+:func:`layer_statistics` pushes a batch through a ``torch.nn.Sequential``
+and, for every linear (or convolutional) layer, records the statistics of
+its output z (the pre-activation), of the activation that follows it, and,
+given targets, of the gradient dL/dz after one backward pass. It uses
+forward hooks (functions torch calls with a module's input and output) and
+``retain_grad`` on the recorded outputs. :func:`dead_units` counts ReLU units
+that are off for every input. Chapters on activations, initialisation,
+normalisation and vanishing gradients read their per-layer curves from here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Statistics of one linear layer's output z and of the activation a
+    after it (``None`` for the last layer, which has none)."""
+
+    name: str
+    z_mean: float
+    z_std: float
+    a_mean: float | None
+    a_std: float | None
+    grad_std: float | None
+    dead: int
+
+
+def dead_units(z) -> int:
+    """Units (columns, or channels of (N, C, ...) outputs) whose
+    pre-activation is <= 0 for every example: a ReLU after them outputs 0
+    and passes no gradient back, whatever the input."""
+    import torch
+
+    z = torch.as_tensor(z)
+    per_unit = z.transpose(0, 1).reshape(z.shape[1], -1)
+    return int((per_unit <= 0).all(dim=1).sum().item())
+
+
+def layer_statistics(model, x: Any, y: Any = None,
+                     loss: Callable | None = None) -> list[LayerStats]:
+    """One :class:`LayerStats` per linear or convolutional layer of
+    ``model`` (a ``torch.nn.Sequential``) on the batch ``x``.
+
+    With targets ``y`` the loss (default: cross-entropy of logits) is
+    back-propagated once and ``grad_std`` is the std of dL/dz; parameter
+    gradients are left in ``.grad``.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    if not isinstance(model, torch.nn.Sequential):
+        raise TypeError("model must be a torch.nn.Sequential, got "
+                        f"{type(model).__name__}")
+    weighted = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
+    outputs: list[tuple[str, bool, torch.Tensor]] = []
+
+    def record(name: str, is_z: bool):
+        def hook(module, inputs, out):
+            if is_z and out.requires_grad:
+                out.retain_grad()
+            outputs.append((name, is_z, out))
+        return hook
+
+    handles = [m.register_forward_hook(record(n, isinstance(m, weighted)))
+               for n, m in model.named_children()]
+    try:
+        out = model(torch.as_tensor(x))
+    finally:
+        for h in handles:
+            h.remove()
+    if y is not None:
+        (F.cross_entropy if loss is None else loss)(
+            out, torch.as_tensor(y)).backward()
+    stats = []
+    for i, (name, is_z, z) in enumerate(outputs):
+        if not is_z:
+            continue
+        nxt = outputs[i + 1][2] if i + 1 < len(outputs) else None
+        a = None if nxt is None or outputs[i + 1][1] else nxt.detach()
+        zd = z.detach()
+        stats.append(LayerStats(
+            name, zd.mean().item(), zd.std().item(),
+            None if a is None else a.mean().item(),
+            None if a is None else a.std().item(),
+            None if z.grad is None else z.grad.std().item(),
+            dead_units(zd)))
+    return stats
+
+
+def as_table(stats: list[LayerStats], fields: tuple[str, ...]) -> np.ndarray:
+    """The chosen fields of every layer as a float array (layers x fields),
+    with NaN where a field is ``None``."""
+    return np.array([[np.nan if getattr(s, f) is None else getattr(s, f)
+                      for f in fields] for s in stats], dtype=float)

@@ -1,0 +1,58 @@
+"""dlbook_lib.diagnostics: per-layer statistics equal a hand-written pass."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dlbook_lib import diagnostics
+
+
+def net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 6),
+                         nn.Tanh(), nn.Linear(6, 3)).double()
+
+
+def test_statistics_equal_a_manual_forward_and_backward():
+    model = net()
+    x = torch.randn(40, 5, dtype=torch.float64, generator=torch.Generator()
+                    .manual_seed(1))
+    y = torch.arange(40) % 3
+    stats = diagnostics.layer_statistics(model, x, y)
+    assert [s.name for s in stats] == ["0", "2", "4"]
+    h, zs, acts = x, [], []
+    for layer in model:
+        h = layer(h)
+        if isinstance(layer, nn.Linear):
+            h.retain_grad()
+            zs.append(h)
+        else:
+            acts.append(h)
+    nn.functional.cross_entropy(h, y).backward()
+    for s, z in zip(stats, zs):
+        assert s.z_std == pytest.approx(z.std().item(), rel=1e-12)
+        assert s.grad_std == pytest.approx(z.grad.std().item(), rel=1e-12)
+        assert s.dead == int((z <= 0).all(dim=0).sum())
+    for s, a in zip(stats[:2], acts):
+        assert s.a_mean == pytest.approx(a.mean().item(), rel=1e-12)
+        assert s.a_std == pytest.approx(a.std().item(), rel=1e-12)
+    assert stats[-1].a_std is None
+    table = diagnostics.as_table(stats, ("z_std", "a_std"))
+    assert table.shape == (3, 2) and np.isnan(table[-1, 1])
+    assert not model[0]._forward_hooks         # hooks removed
+
+
+def test_dead_units_counts_units_off_for_every_input():
+    z = torch.tensor([[-1.0, 2.0, 0.0], [-3.0, -1.0, 0.0]])
+    assert diagnostics.dead_units(z) == 2
+    conv = torch.zeros(4, 3, 5)
+    conv[:, 1, 2] = 1.0
+    assert diagnostics.dead_units(conv) == 2
+
+
+def test_without_targets_no_gradient_and_clear_errors():
+    stats = diagnostics.layer_statistics(net(), torch.zeros(3, 5,
+                                         dtype=torch.float64))
+    assert all(s.grad_std is None for s in stats)
+    with pytest.raises(TypeError, match="Sequential"):
+        diagnostics.layer_statistics(nn.Linear(2, 2), torch.zeros(1, 2))
