@@ -64,7 +64,8 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
         loss: Callable | None = None, val: tuple | None = None,
         score: Callable = accuracy, restore_best: bool = False,
         patience: int | None = None, scheduler: Callable | None = None,
-        seed: int = 0, y_dtype=None) -> History:
+        on_epoch: Callable | None = None, seed: int = 0,
+        y_dtype=None) -> History:
     """Train ``model`` on (x, y) for up to ``epochs`` epochs.
 
     * ``optimizer`` builds the optimiser from the parameters, e.g.
@@ -76,7 +77,9 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
     * ``val = (x_val, y_val)`` adds validation curves; ``score`` (higher is
       better) selects the best epoch, whose weights the model gets back with
       ``restore_best=True``; ``patience=k`` stops after k epochs without a
-      better score.
+      better score;
+    * ``on_epoch(model, epoch)`` (optional) is called after every epoch, for
+      measurements the curves do not cover.
     """
     import torch
     import torch.nn.functional as F
@@ -129,6 +132,8 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
         hist.stopped_epoch = epoch
         if sched is not None:
             sched.step()
+        if on_epoch is not None:
+            on_epoch(model, epoch)
         if val is None:
             continue
         model.eval()

@@ -56,13 +56,16 @@ def test_regression_loss_and_a_scheduler():
     x = rng.normal(size=(64, 3))
     y = x @ np.array([[1.0], [-2.0], [0.5]])
     model = torch.nn.Linear(3, 1)
+    seen = []
     hist = train.fit(model, x, y, loss=torch.nn.functional.mse_loss,
+                     on_epoch=lambda m, e: seen.append((m is model, e)),
                      optimizer=lambda ps: torch.optim.SGD(ps, lr=0.1),
                      scheduler=lambda o: torch.optim.lr_scheduler.StepLR(
                          o, 10, 0.5),
                      epochs=30, batch_size=16)
     assert hist.train_loss[-1] < 1e-3 * hist.train_loss[0]
     assert hist.val_score == [] and hist.best_epoch == 0
+    assert seen == [(True, e) for e in range(1, 31)]
 
 
 def test_fit_names_bad_inputs():
