@@ -231,70 +231,37 @@ class TrainResult:
 def train_classifier(model, split: Split, *, epochs: int, lr: float,
                      batch_size: int, seed: int = 0,
                      weight_decay: float = 0.0) -> TrainResult:
-    """Train ``model`` (logits out) with Adam on the mean cross-entropy,
-    mini-batch by mini-batch.
+    """Train ``model`` (logits out) with Adam on the mean cross-entropy and
+    keep the weights of its best epoch on the validation set.
 
-    The batches of each epoch come from a permutation drawn from a generator
-    seeded with ``seed`` (no DataLoader workers, so the order is the same on
-    every run). After every epoch the validation accuracy is measured; at the
-    end the model gets back the weights of the best epoch (early stopping chosen
-    on the validation set, never on the test set), and the train, validation and
-    test accuracies of those weights are returned.
+    The loop is :func:`dlbook_lib.train.fit`: each epoch's batches come from
+    a permutation drawn from a generator seeded with ``seed``, and after every
+    epoch the validation accuracy is measured. Early stopping is chosen on
+    the validation set, never on the test set; the train, validation and
+    test accuracies of the kept weights are returned.
     """
-    import copy
-
     import torch
-    import torch.nn.functional as F
 
-    from .config import device as default_device
+    from .train import accuracy, fit
 
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, "
-                        f"got {type(model).__name__}")
     if not isinstance(split, Split):
         raise TypeError(f"split must be a dlbook_lib.data.Split, "
                         f"got {type(split).__name__}")
-    epochs = check_int("epochs", epochs, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, strict_min=True)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    seed = check_int("seed", seed, minimum=0)
     weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
-
-    dev = default_device()
-    model.to(dev)
-    as_x = lambda a: torch.as_tensor(  # noqa: E731
-        np.asarray(a), dtype=torch.float32, device=dev)
-    as_y = lambda a: torch.as_tensor(  # noqa: E731
-        np.asarray(a), dtype=torch.int64, device=dev)
-    x_tr, y_tr = as_x(split.x_train), as_y(split.y_train)
-    x_va, y_va = as_x(split.x_val), as_y(split.y_val)
-    x_te, y_te = as_x(split.x_test), as_y(split.y_test)
-
-    def acc(x, y) -> float:
-        model.eval()
-        with torch.no_grad():
-            return float((model(x).argmax(dim=1) == y).float().mean().item())
-
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    gen = torch.Generator().manual_seed(seed)
-    best_val, best_epoch, best_state = -1.0, 0, None
-    val_curve, train_loss = [], []
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(x_tr), generator=gen).to(dev)
-        total = 0.0
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            loss = F.cross_entropy(model(x_tr[idx]), y_tr[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        train_loss.append(total / len(order))
-        val_curve.append(acc(x_va, y_va))
-        if val_curve[-1] > best_val:
-            best_val, best_epoch = val_curve[-1], epoch
-            best_state = copy.deepcopy(model.state_dict())
-    model.load_state_dict(best_state)
-    return TrainResult(acc(x_tr, y_tr), acc(x_va, y_va), acc(x_te, y_te),
-                       best_epoch, val_curve, train_loss)
+    hist = fit(model, split.x_train, split.y_train, epochs=epochs,
+               batch_size=batch_size, seed=seed, restore_best=True,
+               optimizer=lambda ps: torch.optim.Adam(
+                   ps, lr=lr, weight_decay=weight_decay),
+               val=(split.x_val, split.y_val))
+    dev = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        acc = [accuracy(model(torch.as_tensor(x, dtype=torch.float32,
+                                              device=dev)),
+                        torch.as_tensor(y, device=dev))
+               for x, y in ((split.x_train, split.y_train),
+                            (split.x_val, split.y_val),
+                            (split.x_test, split.y_test))]
+    return TrainResult(*acc, hist.best_epoch, hist.val_score,
+                       hist.train_loss)

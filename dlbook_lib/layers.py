@@ -165,9 +165,11 @@ class BatchNorm(Layer):
         axes, shape = self._axes_shape(x)
         if self.training:
             m = x.size // self.num_features   # values per channel
-            if m < 2:
-                raise ValueError("training needs more than 1 value per "
-                                 f"channel, got input of shape {x.shape}")
+            if m < 2:   # torch's message, and why
+                raise ValueError("expected more than 1 value per channel "
+                                 f"when training, got input of shape "
+                                 f"{x.shape}: the batch variance is "
+                                 "undefined (use eval() or a larger batch)")
             mean, var = x.mean(axis=axes), x.var(axis=axes)
             mom = self.momentum
             self.running_mean = (1 - mom) * self.running_mean + mom * mean
@@ -185,6 +187,8 @@ class BatchNorm(Layer):
         """dx = (gamma / sigma) (dy - mean(dy) - x_hat mean(dy x_hat)) in
         training mode (means over the statistics axes); (gamma / sigma) dy in
         evaluation mode, where the statistics are constants."""
+        if self._cache is None:
+            raise RuntimeError("call forward before backward")
         x_hat, sigma, training, axes, shape = self._cache
         self.grads["bias"] = dy.sum(axis=axes)
         self.grads["weight"] = (dy * x_hat).sum(axis=axes)

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlbook_lib import activations, classify, losses
+from dlbook_lib import activations, classify, data, losses
 from dlbook_lib.data import Split
 
 RNG = np.random.default_rng(0)
@@ -135,8 +135,10 @@ def test_bad_inputs_have_clear_messages():
         classify.make_mlp([4])
     with pytest.raises(ValueError, match="activation"):
         classify.make_mlp([4, 2], activation="gelu")
+    tiny = data.train_val_test_split(np.zeros((20, 2)), np.arange(20) % 2)
     with pytest.raises(TypeError, match="torch.nn.Module"):
-        classify.train_classifier("model", None, epochs=1, lr=0.1, batch_size=1)
+        classify.train_classifier("model", tiny, epochs=1, lr=0.1,
+                                  batch_size=1)
     with pytest.raises(TypeError, match="Split"):
         classify.train_classifier(classify.make_mlp([2, 2]), (1, 2), epochs=1, lr=0.1, batch_size=1)
     with pytest.raises(TypeError, match="num_classes must be an integer"):

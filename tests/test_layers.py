@@ -8,10 +8,18 @@ driven by dlbook_lib.optim, all within 1e-10.
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from dlbook_lib import init, layers, optim
+from dlbook_lib.checks import numerical_gradient
 
 TOL = dict(rtol=1e-10, atol=1e-10)
+RTOL, ATOL = 1e-10, 1e-12
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
 
 
 def twin(net: layers.Sequential) -> torch.nn.Sequential:
@@ -132,3 +140,119 @@ def test_default_init_draws_like_torch_bounds():
 def test_sequential_rejects_non_layers():
     with pytest.raises(TypeError, match="not a dlbook_lib.layers.Layer"):
         layers.Sequential(layers.Linear(2, 2), torch.nn.ReLU())
+
+
+# --- batch norm (chapter 09) ------------------------------------------------
+
+def bn_paired(shape, rng, momentum=0.1, eps=1e-5):
+    """Our BatchNorm and torch's, with the same random gamma and beta, float64."""
+    C = shape[1]
+    ours = layers.BatchNorm(C, eps=eps, momentum=momentum)
+    ref = (nn.BatchNorm1d if len(shape) == 2 else nn.BatchNorm2d)(C, eps=eps, momentum=momentum,
+                                                                  dtype=torch.float64)
+    gamma, beta = rng.normal(1.0, 0.5, size=C), rng.normal(size=C)
+    ours.params["weight"][:], ours.params["bias"][:] = gamma, beta
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(gamma))
+        ref.bias.copy_(torch.tensor(beta))
+    return ours, ref
+
+
+def bn_step(ours, ref, x, g):
+    xt = torch.tensor(x, requires_grad=True)
+    ref.weight.grad = ref.bias.grad = None
+    y_ref = ref(xt)
+    y_ref.backward(torch.tensor(g))
+    y, dx = ours.forward(x), ours.backward(g)
+    np.testing.assert_allclose(y, y_ref.detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ours.grads["weight"], ref.weight.grad.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ours.grads["bias"], ref.bias.grad.numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (7, 4), (64, 10), (1, 3, 1, 2), (3, 2, 4, 5)])
+@pytest.mark.parametrize("momentum", [0.1, 0.5])
+def test_batchnorm_matches_torch_in_training_and_eval(rng, shape, momentum):
+    ours, ref = bn_paired(shape, rng, momentum=momentum)
+    for _ in range(5):
+        bn_step(ours, ref, rng.normal(2.0, 3.0, size=shape), rng.normal(size=shape))
+    np.testing.assert_allclose(ours.running_mean, ref.running_mean.numpy(), rtol=1e-12, atol=ATOL)
+    np.testing.assert_allclose(ours.running_var, ref.running_var.numpy(), rtol=1e-12, atol=ATOL)
+    ours.eval()
+    ref.eval()
+    bn_step(ours, ref, rng.normal(2.0, 3.0, size=shape), rng.normal(size=shape))
+    ours.train()
+    ref.train()
+    bn_step(ours, ref, rng.normal(size=shape), rng.normal(size=shape))
+
+
+def test_running_statistics_conventions(rng):
+    bn = layers.BatchNorm(3)
+    x = rng.normal(size=(5, 3))
+    bn.forward(x)
+    np.testing.assert_allclose(bn.running_mean, 0.1 * x.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var, 0.9 + 0.1 * x.var(axis=0, ddof=1), rtol=1e-12)
+    before = (bn.running_mean.copy(), bn.running_var.copy())
+    bn.eval().forward(x)  # eval mode must not update the running statistics
+    np.testing.assert_array_equal(bn.running_mean, before[0])
+    np.testing.assert_array_equal(bn.running_var, before[1])
+
+
+def test_backward_matches_finite_differences(rng):
+    x, g = rng.normal(size=(5, 2, 2, 2)), rng.normal(size=(5, 2, 2, 2))
+    bn = layers.BatchNorm(2)
+    bn.params["weight"][:] = rng.normal(size=2)
+    bn.forward(x)
+    dx = bn.backward(g)
+
+    def loss(v):
+        fresh = layers.BatchNorm(2)
+        fresh.params["weight"][:] = bn.params["weight"]
+        return float((g * fresh.forward(v)).sum())
+
+    np.testing.assert_allclose(dx, numerical_gradient(loss, x), rtol=1e-6, atol=1e-8)
+
+
+def test_zero_upstream_gradient_and_constant_feature(rng):
+    bn = layers.BatchNorm(2)
+    x = np.column_stack([np.full(4, 3.0), rng.normal(size=4)])  # feature 0 is constant
+    y = bn.forward(x)
+    np.testing.assert_allclose(y[:, 0], 0.0, atol=1e-12)  # eps keeps 0 / 0 away
+    np.testing.assert_array_equal(bn.backward(np.zeros_like(x)), np.zeros_like(x))
+    ref = nn.BatchNorm1d(2, dtype=torch.float64)
+    np.testing.assert_allclose(y, ref(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (1, 3, 1, 1)])
+def test_one_value_per_channel_raises_like_torch(shape):
+    layer = (nn.BatchNorm1d if len(shape) == 2 else nn.BatchNorm2d)(3)
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        layer(torch.zeros(shape))
+    with pytest.raises(ValueError, match="expected more than 1 value per channel when training"):
+        layers.BatchNorm(3).forward(np.zeros(shape))
+    # evaluation mode and a single image with several positions are fine, in both libraries
+    assert layers.BatchNorm(3).eval().forward(np.ones(shape)).shape == shape
+    assert layers.BatchNorm(3).forward(np.ones((1, 3, 2, 1))).shape == (1, 3, 2, 1)
+
+
+def test_batchnorm_bad_inputs():
+    with pytest.raises(ValueError, match="num_features must be >= 1"):
+        layers.BatchNorm(0)
+    with pytest.raises(TypeError, match="num_features must be an integer"):
+        layers.BatchNorm(2.0)
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        layers.BatchNorm(2, eps=0.0)
+    with pytest.raises(ValueError, match="momentum must be <= 1"):
+        layers.BatchNorm(2, momentum=1.5)
+    bn = layers.BatchNorm(3)
+    with pytest.raises(ValueError, match=r"BatchNorm\(4\) needs input \(N, 4\)"):
+        layers.BatchNorm(4)(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"got \(2, 3, 4\)"):
+        bn(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        bn(np.array([[0.0, np.nan, 1.0], [1.0, 2.0, 3.0]]))
+    with pytest.raises(RuntimeError, match="call forward before backward"):
+        bn.backward(np.zeros((2, 3)))
+    # backward trusts dy (validation happens where data enters: the call)
+    with pytest.raises(TypeError, match="mode must be True or False"):
+        bn.train("yes")

@@ -1,7 +1,10 @@
 """dlbook_lib.train.fit: one training loop, reproducible, with early stopping."""
+import copy
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dlbook_lib import classify, data, train
 
@@ -13,19 +16,45 @@ def small_split():
     return data.train_val_test_split(x, y, seed=0)
 
 
-def test_fit_reproduces_the_classifier_trainer_exactly():
+def reference_loop(model, split, epochs, lr, batch_size, seed):
+    """The loop fit promises, written out: Adam, a seeded permutation per
+    epoch cut into consecutive batches, validation accuracy after each
+    epoch, weights of the best epoch restored."""
+    x = torch.as_tensor(split.x_train)
+    y = torch.as_tensor(split.y_train)
+    xv, yv = torch.as_tensor(split.x_val), torch.as_tensor(split.y_val)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(seed)
+    best, best_state, curve = -1.0, None, []
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(x), generator=gen)
+        for start in range(0, len(x), batch_size):
+            idx = order[start:start + batch_size]
+            opt.zero_grad()
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            curve.append((model(xv).argmax(1) == yv).float().mean().item())
+        if curve[-1] > best:
+            best, best_state = curve[-1], copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return curve
+
+
+def test_fit_equals_the_loop_written_out():
     split = small_split()
     a = classify.make_mlp([8, 16, 3], seed=1)
     b = classify.make_mlp([8, 16, 3], seed=1)
-    ref = classify.train_classifier(a, split, epochs=12, lr=1e-2,
-                                    batch_size=32, seed=5)
+    curve = reference_loop(a, split, epochs=12, lr=1e-2, batch_size=32,
+                           seed=5)
     hist = train.fit(b, split.x_train, split.y_train,
                      optimizer=lambda ps: torch.optim.Adam(ps, lr=1e-2),
                      epochs=12, batch_size=32, seed=5,
                      val=(split.x_val, split.y_val), restore_best=True)
-    assert hist.val_score == ref.val_curve
-    assert hist.train_loss == ref.train_loss
-    assert hist.best_epoch == ref.best_epoch
+    assert hist.val_score == curve
+    assert hist.best_epoch == 1 + int(np.argmax(curve))
     for p, q in zip(a.parameters(), b.parameters()):
         assert torch.equal(p, q)
 
