@@ -160,11 +160,13 @@ def power_iteration(loss_fn: LossFn, params: Sequence[torch.Tensor], *,
     eigenvector.
 
     Repeats v <- H v / norm(H v) from a random unit vector; the Rayleigh
-    quotient v^T H v converges to the eigenvalue of largest absolute value at
-    the rate (second largest / largest), in absolute value. At a minimum all
-    eigenvalues are >= 0, so this is the top eigenvalue, the usual measure of
-    sharpness. Stops after ``iters`` products or when the estimate changes by
-    less than ``tol`` relative to its size.
+    quotient v^T H v converges to the eigenvalue of largest absolute value
+    at the rate (lambda_2 / lambda_1)^2 per product, where lambda_1 and
+    lambda_2 are the eigenvalues of largest and second largest absolute value
+    (H is symmetric). At a minimum all eigenvalues are >= 0, so this is the
+    top eigenvalue, the usual measure of sharpness. Stops after ``iters``
+    products or when the estimate changes by less than ``tol`` relative to
+    its size.
     """
     params = _check_params(params)
     iters = check_int("iters", iters, minimum=1)
