@@ -210,32 +210,24 @@ class Sequential(Layer):
     """
 
     def __init__(self, *layers: Layer):
-        super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, "
                                 "not a dlbook_lib.layers.Layer")
         self.layers = list(layers)
+        self.training = True   # no arrays of its own: see params and grads
+
+    def _named(self, attr: str) -> dict[str, np.ndarray]:
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
+                for k, v in getattr(layer, attr).items()}
 
     @property
     def params(self) -> dict[str, np.ndarray]:
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
-                for k, v in layer.params.items()}
-
-    @params.setter
-    def params(self, value: dict) -> None:
-        if value:
-            raise AttributeError("set the parameters of the layers instead")
+        return self._named("params")
 
     @property
     def grads(self) -> dict[str, np.ndarray]:
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers)
-                for k, v in layer.grads.items()}
-
-    @grads.setter
-    def grads(self, value: dict) -> None:
-        if value:
-            raise AttributeError("grads are filled by backward")
+        return self._named("grads")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
