@@ -278,6 +278,36 @@ def maxout_grad(z) -> np.ndarray:
     return (np.arange(z.shape[-1]) == winner[..., None]).astype(np.float64)
 
 
+def _ramp(x0, x1, c) -> tuple[float, float, float]:
+    x0 = check_float("x0", x0)
+    x1 = check_float("x1", x1)
+    c = check_float("c", c)
+    if not x0 < x1:
+        raise ValueError(f"the ramp of a hard sigmoid needs x0 < x1, "
+                         f"got x0={x0}, x1={x1}")
+    return x0, x1, c
+
+
+def hard_sigmoid(x, *, x0: float = 0.0, x1: float = 1.0,
+                 c: float = 1.0) -> np.ndarray:
+    """The hard sigmoid: 0 for x <= x0, c for x >= x1, a straight ramp between.
+
+    Written as c * clip((x - x0) / (x1 - x0), 0, 1); requires x0 < x1.
+    """
+    x0, x1, c = _ramp(x0, x1, c)
+    x = as_float_array("x", x)
+    return c * np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
+
+
+def hard_sigmoid_grad(x, *, x0: float = 0.0, x1: float = 1.0,
+                      c: float = 1.0) -> np.ndarray:
+    """Derivative of :func:`hard_sigmoid`: c / (x1 - x0) on the closed ramp
+    [x0, x1], 0 elsewhere (at the kinks, PyTorch's choice for ``clamp``)."""
+    x0, x1, c = _ramp(x0, x1, c)
+    x = as_float_array("x", x)
+    return np.where((x >= x0) & (x <= x1), c / (x1 - x0), 0.0)
+
+
 # --- registry ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -295,6 +325,7 @@ class Activation:
     low: float
     high: float
     needs: str
+    torch_name: str = ""
 
     def __repr__(self) -> str:
         return (f"Activation({self.name!r}, "
@@ -304,21 +335,26 @@ class Activation:
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a for a in (
-        Activation("sigmoid", sigmoid, sigmoid_grad, 0.0, 1.0, "exp"),
-        Activation("tanh", tanh, tanh_grad, -1.0, 1.0, "tanh"),
-        Activation("relu", relu, relu_grad, 0.0, math.inf, "compare"),
+        Activation("sigmoid", sigmoid, sigmoid_grad, 0.0, 1.0, "exp",
+                   "Sigmoid"),
+        Activation("tanh", tanh, tanh_grad, -1.0, 1.0, "tanh", "Tanh"),
+        Activation("hard_sigmoid", hard_sigmoid, hard_sigmoid_grad, 0.0, 1.0,
+                   "compare"),
+        Activation("relu", relu, relu_grad, 0.0, math.inf, "compare",
+                   "ReLU"),
         Activation("leaky_relu", leaky_relu, leaky_relu_grad,
-                   -math.inf, math.inf, "compare"),
-        Activation("prelu", prelu, prelu_grad, -math.inf, math.inf, "compare"),
-        Activation("elu", elu, elu_grad, -1.0, math.inf, "exp"),
+                   -math.inf, math.inf, "compare", "LeakyReLU"),
+        Activation("prelu", prelu, prelu_grad, -math.inf, math.inf, "compare",
+                   "PReLU"),
+        Activation("elu", elu, elu_grad, -1.0, math.inf, "exp", "ELU"),
         Activation("selu", selu, selu_grad,
-                   -SELU_LAMBDA * SELU_ALPHA, math.inf, "exp"),
+                   -SELU_LAMBDA * SELU_ALPHA, math.inf, "exp", "SELU"),
         Activation("gelu", gelu, gelu_grad,
-                   -0.1699712074799037, math.inf, "erf"),
+                   -0.1699712074799037, math.inf, "erf", "GELU"),
         Activation("gelu_tanh", gelu_tanh, gelu_tanh_grad,
-                   -0.1700407505712541, math.inf, "tanh"),
+                   -0.1700407505712541, math.inf, "tanh", "GELU"),
         Activation("silu", silu, silu_grad,
-                   -0.2784645427610738, math.inf, "exp"),
+                   -0.2784645427610738, math.inf, "exp", "SiLU"),
     )
 }
 
@@ -331,3 +367,17 @@ def get(name: str) -> Activation:
         raise ValueError(f"unknown activation {name!r}; "
                          f"choose one of {sorted(ACTIVATIONS)}")
     return ACTIVATIONS[name]
+
+
+def torch_module(name: str):
+    """The ``torch.nn`` module of activation ``name`` with the same default
+    parameters (``gelu_tanh`` is ``GELU(approximate="tanh")``)."""
+    from torch import nn
+
+    act = get(name)
+    if not act.torch_name:
+        raise ValueError(f"{name} has no torch.nn twin with the same "
+                         "parameters")
+    if name == "gelu_tanh":
+        return nn.GELU(approximate="tanh")
+    return getattr(nn, act.torch_name)()

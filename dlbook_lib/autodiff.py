@@ -1,19 +1,26 @@
-"""A scalar reverse-mode automatic differentiation engine in a few dozen lines.
+"""Reverse-mode automatic differentiation, in two views that share one table
+of local derivatives (:data:`PRIMITIVES`).
 
-Built and checked against PyTorch in :doc:`/chapters/05_backpropagation`, in the
-spirit of Karpathy's micrograd. Every arithmetic operation on :class:`Value`
-objects records a node of the computational graph together with its *local*
-derivatives. :meth:`Value.backward` visits the nodes in reverse topological
-order (every node after all the nodes that use it) and applies the chain rule:
-each parent receives its local derivative times the gradient of the node.
-Gradients are *added*, so a value used several times (fan-out) collects the sum
-of the contributions of all its uses, which is the multivariate chain rule.
+- :class:`ComputationalGraph` (:doc:`/chapters/04_chain_rule`) is an explicit
+  list of named nodes: :meth:`~ComputationalGraph.forward` computes every
+  node's value and :meth:`~ComputationalGraph.backward` accumulates each node's
+  adjoint from the output back, so every intermediate can be printed.
+- :class:`Value` (:doc:`/chapters/05_backpropagation`, in the spirit of
+  Karpathy's micrograd) records the same graph implicitly as Python arithmetic
+  runs; :meth:`Value.backward` visits the nodes in reverse topological order.
+
+Both apply the chain rule the same way: each parent receives its local
+derivative times the adjoint of the node, and contributions are *added*, so a
+value used several times (fan-out) collects the sum over all its uses.
 """
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ._validate import check_float
 
 
 def _real(name: str, value: Any) -> float:
@@ -24,6 +31,169 @@ def _real(name: str, value: Any) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """An elementary operation of a :class:`ComputationalGraph`.
+
+    ``value(*args)`` computes the node from its parents' values and
+    ``partials(*args)`` returns the local derivatives of the node with respect
+    to each parent, in the same order.
+    """
+
+    arity: int
+    value: Callable[..., float]
+    partials: Callable[..., tuple[float, ...]]
+
+
+def _log_value(a: float) -> float:
+    if a <= 0:
+        raise ValueError(f"log needs a positive argument, got {a}")
+    return math.log(a)
+
+
+PRIMITIVES: dict[str, Primitive] = {
+    "add": Primitive(2, lambda a, b: a + b, lambda a, b: (1.0, 1.0)),
+    "sub": Primitive(2, lambda a, b: a - b, lambda a, b: (1.0, -1.0)),
+    "mul": Primitive(2, lambda a, b: a * b, lambda a, b: (b, a)),
+    "neg": Primitive(1, lambda a: -a, lambda a: (-1.0,)),
+    "square": Primitive(1, lambda a: a * a, lambda a: (2.0 * a,)),
+    "sin": Primitive(1, math.sin, lambda a: (math.cos(a),)),
+    "cos": Primitive(1, math.cos, lambda a: (-math.sin(a),)),
+    "exp": Primitive(1, math.exp, lambda a: (math.exp(a),)),
+    "log": Primitive(1, _log_value, lambda a: (1.0 / a,)),
+    "tanh": Primitive(1, math.tanh, lambda a: (1.0 - math.tanh(a) ** 2,)),
+    "relu": Primitive(1, lambda a: max(a, 0.0), lambda a: (float(a > 0.0),)),
+}
+"""The operations of both views, by name: value and local derivatives."""
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of a :class:`ComputationalGraph`: an input (``op == "input"``)
+    or an operation.
+    """
+
+    name: str
+    op: str
+    parents: tuple[str, ...]
+
+
+class ComputationalGraph:
+    """A scalar expression as a list of named nodes in evaluation
+    (topological) order.
+
+    Build it with :meth:`input` and :meth:`op`; each node may only use nodes
+    defined before it, so the order of definition is a valid evaluation order.
+    :meth:`forward` computes every node's value; :meth:`backward` walks the
+    nodes in reverse and accumulates each node's adjoint, the derivative of the
+    output with respect to that node. A node used by several others receives one
+    contribution per use, and the contributions add: that sum is case 2 of the
+    chain rule. See :doc:`/chapters/04_chain_rule`.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: list[GraphNode] = []
+        self._names: set[str] = set()
+
+    def _new_name(self, name: str) -> str:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"node names must be Python identifiers, "
+                             f"got {name!r}")
+        if name in self._names:
+            raise ValueError(f"a node named {name!r} already exists")
+        return name
+
+    def input(self, name: str) -> str:
+        """Add an input node and return its name."""
+        self.nodes.append(GraphNode(self._new_name(name), "input", ()))
+        self._names.add(name)
+        return name
+
+    def op(self, name: str, op: str, *parents: str) -> str:
+        """Add the node ``name = op(*parents)`` and return its name.
+
+        ``op`` is a key of PRIMITIVES.
+        """
+        self._new_name(name)
+        if op not in PRIMITIVES:
+            raise ValueError(f"unknown operation {op!r}; "
+                             f"choose one of {sorted(PRIMITIVES)}")
+        if len(parents) != PRIMITIVES[op].arity:
+            raise ValueError(f"{op} takes {PRIMITIVES[op].arity} argument(s), "
+                             f"got {len(parents)}")
+        unknown = [p for p in parents if p not in self._names]
+        if unknown:
+            raise ValueError(f"node {name!r} uses undefined node(s) {unknown}; "
+                             "define them first")
+        self.nodes.append(GraphNode(name, op, tuple(parents)))
+        self._names.add(name)
+        return name
+
+    @property
+    def inputs(self) -> list[str]:
+        """Names of the input nodes, in order of definition."""
+        return [n.name for n in self.nodes if n.op == "input"]
+
+    def forward(self, **inputs: float) -> dict[str, float]:
+        """Evaluate every node from the given input values; returns
+        ``{name: value}``.
+        """
+        if set(inputs) != set(self.inputs):
+            raise ValueError(f"forward needs exactly the inputs {self.inputs}, "
+                             f"got {sorted(inputs)}")
+        values: dict[str, float] = {}
+        for node in self.nodes:
+            if node.op == "input":
+                values[node.name] = check_float(node.name, inputs[node.name])
+            else:
+                args = [values[p] for p in node.parents]
+                values[node.name] = float(PRIMITIVES[node.op].value(*args))
+        return values
+
+    def backward(self, values: dict[str, float],
+                 output: str | None = None) -> dict[str, float]:
+        """Adjoints ``d output / d node`` of every node, given the values from
+        :meth:`forward`.
+
+        ``output`` defaults to the last node. Nodes the output does not depend
+        on get adjoint 0.
+        """
+        if not self.nodes:
+            raise ValueError("the graph is empty")
+        output = self.nodes[-1].name if output is None else output
+        if output not in self._names:
+            raise ValueError(f"unknown output node {output!r}")
+        missing = [n.name for n in self.nodes if n.name not in values]
+        if missing:
+            raise ValueError(f"values are missing for nodes {missing}; "
+                             "pass the result of forward()")
+        adjoint = {node.name: 0.0 for node in self.nodes}
+        adjoint[output] = 1.0
+        for node in reversed(self.nodes):
+            if node.op == "input":
+                continue
+            local = PRIMITIVES[node.op].partials(
+                *[values[p] for p in node.parents])
+            for parent, d_node_d_parent in zip(node.parents, local):
+                # paths add up
+                adjoint[parent] += adjoint[node.name] * d_node_d_parent
+        return adjoint
+
+    def table(self, **inputs: float) -> list[tuple[str, str, float, float]]:
+        """Forward then backward pass; one row per node:
+        ``(name, expression, value, adjoint)``.
+        """
+        values = self.forward(**inputs)
+        adjoint = self.backward(values)
+        rows = []
+        for node in self.nodes:
+            expr = ("input" if node.op == "input"
+                    else f"{node.op}({', '.join(node.parents)})")
+            rows.append((node.name, expr, values[node.name],
+                         adjoint[node.name]))
+        return rows
 
 
 class Value:
@@ -56,14 +226,19 @@ class Value:
                 else Value(_real("an operand of a Value", other)))
 
     # --- operations: each returns a new node with its local derivatives ------
+    def apply(self, op: str, *others: Any) -> "Value":
+        """The node ``op(self, *others)`` with its value and local
+        derivatives from :data:`PRIMITIVES`."""
+        parents = (self, *map(Value.lift, others))
+        args = [p.data for p in parents]
+        prim = PRIMITIVES[op]
+        return Value(prim.value(*args), parents, prim.partials(*args), op)
+
     def __add__(self, other: Any) -> "Value":
-        other = Value.lift(other)
-        return Value(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        return self.apply("add", other)
 
     def __mul__(self, other: Any) -> "Value":
-        other = Value.lift(other)
-        return Value(self.data * other.data, (self, other),
-                     (other.data, self.data), "*")
+        return self.apply("mul", other)
 
     def __pow__(self, exponent: Any) -> "Value":
         if isinstance(exponent, Value):
@@ -75,37 +250,32 @@ class Value:
         if self.data < 0.0 and k != int(k):
             raise ValueError(f"x ** {k} is not real for x = {self.data} < 0")
         return Value(self.data**k, (self,), (k * self.data ** (k - 1),),
-                     f"**{k:g}")
+                     f"pow {k:g}")
 
     def exp(self) -> "Value":
         """exp(x), local derivative exp(x)."""
-        e = math.exp(self.data)
-        return Value(e, (self,), (e,), "exp")
+        return self.apply("exp")
 
     def log(self) -> "Value":
         """Natural logarithm, local derivative 1/x; x must be positive."""
-        if self.data <= 0.0:
-            raise ValueError(f"log needs a positive argument, got {self.data}")
-        return Value(math.log(self.data), (self,), (1.0 / self.data,), "log")
+        return self.apply("log")
 
     def tanh(self) -> "Value":
         """tanh(x), local derivative 1 - tanh(x)^2."""
-        t = math.tanh(self.data)
-        return Value(t, (self,), (1.0 - t * t,), "tanh")
+        return self.apply("tanh")
 
     def relu(self) -> "Value":
         """max(x, 0), local derivative 1 for x > 0 and 0 otherwise
         (PyTorch's choice at 0).
         """
-        return Value(max(self.data, 0.0), (self,), (float(self.data > 0.0),),
-                     "relu")
+        return self.apply("relu")
 
     # --- everything else is built from the operations above ------------------
     def __neg__(self) -> "Value":
-        return self * -1.0
+        return self.apply("neg")
 
     def __sub__(self, other: Any) -> "Value":
-        return self + (-Value.lift(other))
+        return self.apply("sub", other)
 
     def __truediv__(self, other: Any) -> "Value":
         other = Value.lift(other)

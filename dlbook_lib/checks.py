@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -123,63 +123,79 @@ def check_true(condition: Any, what: str, detail: str = "") -> None:
     raise AssertionError(msg)
 
 
-def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, *,
-                       eps: float = 1e-6,
-                       method: str = "central") -> np.ndarray:
-    """Finite-difference gradient of scalar ``f`` at ``x`` (any shape, float64).
+class CheckGroup:
+    """Several comparisons and claims reported as **one** verdict line.
 
-    ``method="central"`` uses (f(x + eps e_i) - f(x - eps e_i)) / (2 eps), error
-    O(eps^2); ``method="forward"`` uses (f(x + eps e_i) - f(x)) / eps, error
-    O(eps). ``x`` is not modified.
+    Use it as a context manager when a check cell compares many things::
+
+        with checks.group("dJ/dW and dJ/db match autograd at 5 points") as c:
+            for point in points:
+                c.close(mine(point), autograd(point), rtol=1e-10)
+
+    prints ``✓ dJ/dW and dJ/db match autograd at 5 points (10 comparisons,
+    rel. tol 1e-10)``. When any comparison or claim fails, the line starts
+    with ✗, the failing items are listed under it with their errors, and
+    ``AssertionError`` is raised when the block ends.
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-    eps = check_float("eps", eps, minimum=0.0, strict_min=True)
-    if method not in ("central", "forward"):
-        raise ValueError(f"method must be 'central' or 'forward', "
-                         f"got {method!r}")
-    x = as_float_array("x", x).copy()
-    grad = np.empty_like(x)
-    fx = None if method == "central" else _scalar(f(x.copy()))
-    for idx in np.ndindex(x.shape):
-        old = x[idx]
-        x[idx] = old + eps
-        f_plus = _scalar(f(x.copy()))
-        if method == "central":
-            x[idx] = old - eps
-            f_minus = _scalar(f(x.copy()))
-            grad[idx] = (f_plus - f_minus) / (2 * eps)
-        else:
-            grad[idx] = (f_plus - fx) / eps
-        x[idx] = old
-    return grad
+
+    def __init__(self, what: str):
+        if not isinstance(what, str) or not what:
+            raise TypeError("what must be a non-empty string describing the "
+                            "checks")
+        self.what = what
+        self.count = 0
+        self.rtols: list[float] = []
+        self.failures: list[str] = []
+
+    def close(self, actual: Any, expected: Any, item: str = "", *,
+              rtol: float = 1e-7, atol: float = 1e-12) -> bool:
+        """Compare like :func:`check_close`; ``item`` names it on failure."""
+        result = compare(actual, expected, item or f"item {self.count + 1}",
+                         rtol=rtol, atol=atol)
+        self.count += 1
+        self.rtols.append(rtol)
+        if not result.passed:
+            self.failures.append(result.verdict())
+        return result.passed
+
+    def true(self, condition: Any, item: str, detail: str = "") -> bool:
+        """Record a claim like :func:`check_true`."""
+        if isinstance(condition, np.ndarray):
+            raise TypeError("condition must be a single truth value; "
+                            "use .all() or .any() first")
+        self.count += 1
+        if not bool(condition):
+            self.failures.append(f"{FAIL} {item}"
+                                 + (f": {detail}" if detail else ""))
+        return bool(condition)
+
+    def verdict(self) -> str:
+        """The one line the group prints."""
+        n = f"{self.count} check{'s' if self.count != 1 else ''}"
+        tol = f", rel. tol {max(self.rtols):.0e}" if self.rtols else ""
+        if not self.failures:
+            return f"{PASS} {self.what} ({n}{tol})"
+        return (f"{FAIL} {self.what}: {len(self.failures)} of {n} failed\n"
+                + "\n".join("  " + f for f in self.failures))
+
+    def __enter__(self) -> "CheckGroup":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            return False
+        if self.count == 0:
+            raise AssertionError(f"{FAIL} {self.what}: the group checked "
+                                 "nothing")
+        line = self.verdict()
+        print(line if self.failures else textwrap.fill(
+            line, WIDTH, subsequent_indent="  ", break_long_words=False,
+            break_on_hyphens=False))
+        if self.failures:
+            raise AssertionError(line)
+        return False
 
 
-def _scalar(value: Any) -> float:
-    arr = np.asarray(
-        value.detach().cpu() if hasattr(value, "detach") else value,
-        dtype=float)
-    if arr.size != 1:
-        raise ValueError(f"f must return a scalar, "
-                         f"got an array of shape {arr.shape}")
-    return float(arr.reshape(()))
-
-
-def check_gradient(f: Callable[[np.ndarray], float], grad: Any, x: Any,
-                   what: str, *, eps: float = 1e-6, rtol: float = 1e-6,
-                   atol: float = 1e-8) -> None:
-    """Check an analytic gradient ``grad`` (evaluated at ``x``) against centred
-    differences of ``f``.
-
-    Prints the verdict and raises ``AssertionError`` on failure, like
-    :func:`check_close`. Centred differences have error O(eps^2) plus round-off
-    O(macheps / eps); eps = 1e-6 keeps both near 1e-10 for functions of moderate
-    size.
-    """
-    x_arr = as_float_array("x", x)
-    g = as_float_array("grad", grad)
-    if g.shape != x_arr.shape:
-        raise ValueError(f"grad has shape {g.shape} "
-                         f"but x has shape {x_arr.shape}")
-    numeric = numerical_gradient(f, x_arr, eps=eps, method="central")
-    check_close(g, numeric, what, rtol=rtol, atol=atol)
+def group(what: str) -> CheckGroup:
+    """Start a :class:`CheckGroup`: many checks, one verdict line."""
+    return CheckGroup(what)

@@ -4,7 +4,7 @@ parameter by parameter.
 Derived and measured in :doc:`/chapters/05_backpropagation`. For each named
 parameter the analytic gradient ``a`` is compared with the numerical gradient
 ``n`` of centred differences (computed by
-:func:`dlbook_lib.checks.numerical_gradient`) through the relative error::
+:func:`dlbook_lib.numeric.numerical_gradient`) through the relative error::
 
     norm(a - n) / (norm(a) + norm(n))
 
@@ -21,7 +21,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ._validate import as_float_array, check_float
-from .checks import FAIL, PASS, numerical_gradient, say
+from .checks import FAIL, PASS, say
+from .numeric import numerical_gradient
 
 
 def relative_error(analytic: Any, numeric: Any) -> float:
@@ -167,3 +168,24 @@ def assert_gradients(loss_fn: Callable[[dict[str, np.ndarray]], float],
     if not report.passed:
         raise AssertionError(report.verdict())
     return report
+
+
+def check_gradient(f: Callable[[np.ndarray], float], grad: Any, x: Any,
+                   what: str, *, eps: float = 1e-6,
+                   threshold: float = 1e-7) -> float:
+    """Check one analytic gradient ``grad`` of scalar ``f`` at ``x`` against
+    centred differences, by the relative error of :func:`relative_error`.
+
+    Prints one verdict line and raises ``AssertionError`` when the relative
+    error exceeds ``threshold``; returns the relative error.
+    """
+    x = as_float_array("x", x)
+    g = as_float_array("grad", grad)
+    if g.shape != x.shape:
+        raise ValueError(f"grad has shape {g.shape} but x has shape {x.shape}")
+    err = relative_error(g, numerical_gradient(f, x, eps=eps))
+    if not err <= threshold:
+        raise AssertionError(f"{FAIL} {what}: rel. error {err:.1e} "
+                             f"> {threshold:.0e}")
+    say(f"{PASS} {what} (rel. error <= {threshold:.0e})")
+    return err

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validate import (as_float_array, check_float, check_labels,
+from ._validate import (as_float_array, check_float, check_int, check_labels,
                         check_same_length)
 from .activations import sigmoid
 
@@ -318,3 +318,14 @@ def cross_entropy_grad(logits, labels) -> np.ndarray:
     g = softmax(z, axis=1)
     g[np.arange(len(y)), y] -= 1.0
     return g / len(y)
+
+
+def one_hot(labels: Any, num_classes: int) -> np.ndarray:
+    """One-hot matrix of shape (N, num_classes) (float64) for integer labels
+    of shape (N,).
+    """
+    num_classes = check_int("num_classes", num_classes, minimum=1)
+    y = check_labels("labels", labels, num_classes=num_classes)
+    out = np.zeros((len(y), num_classes))
+    out[np.arange(len(y)), y] = 1.0
+    return out

@@ -16,31 +16,8 @@ from typing import Callable
 import numpy as np
 
 from ._validate import as_float_array, check_float, check_int, check_same_length
-from .activations import relu, sigmoid
-
-ACTIVATIONS = ("sigmoid", "relu", "hard_sigmoid")
-
-
-def _ramp(x0, x1, c) -> tuple[float, float, float]:
-    x0 = check_float("x0", x0)
-    x1 = check_float("x1", x1)
-    c = check_float("c", c)
-    if not x0 < x1:
-        raise ValueError(f"the ramp of a hard sigmoid needs x0 < x1, "
-                         f"got x0={x0}, x1={x1}")
-    return x0, x1, c
-
-
-def hard_sigmoid(x, *, x0: float = 0.0, x1: float = 1.0,
-                 c: float = 1.0) -> np.ndarray:
-    """The hard sigmoid: 0 for x <= x0, c for x >= x1, a straight ramp between.
-
-    Written as c * clip((x - x0) / (x1 - x0), 0, 1); requires x0 < x1.
-    """
-    x0, x1, c = _ramp(x0, x1, c)
-    x = as_float_array("x", x)
-    return c * np.clip((x - x0) / (x1 - x0), 0.0, 1.0)
-
+from . import activations
+from .activations import _ramp, relu
 
 def hard_sigmoid_from_relus(x, *, x0: float = 0.0, x1: float = 1.0,
                             c: float = 1.0) -> np.ndarray:
@@ -53,18 +30,6 @@ def hard_sigmoid_from_relus(x, *, x0: float = 0.0, x1: float = 1.0,
     x0, x1, c = _ramp(x0, x1, c)
     x = as_float_array("x", x)
     return (c / (x1 - x0)) * (relu(x - x0) - relu(x - x1))
-
-
-def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """Element-wise activation ``name``: "sigmoid", "relu" or "hard_sigmoid".
-
-    "hard_sigmoid" is the unit ramp from 0 at x = 0 to 1 at x = 1.
-    """
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, "
-                         f"got {name!r}")
-    return {"sigmoid": sigmoid, "relu": relu,
-            "hard_sigmoid": hard_sigmoid}[name]
 
 
 def _layer_args(x, W, b, c, b0):
@@ -97,7 +62,7 @@ def one_hidden_layer_loop(x, W, b, c, b0: float,
     (k,). Written for reading, not speed: one loop over examples, one over
     units, one over input features.
     """
-    act = activation(activation_name)
+    act = activations.get(activation_name).f
     x, W, b, c, b0 = _layer_args(x, W, b, c, b0)
     k, d = W.shape
     y = np.empty(len(x))
@@ -117,7 +82,7 @@ def one_hidden_layer_matrix(x, W, b, c, b0: float,
     """The same model in matrix form for a batch:
     y = b0 + act(X W^T + b) c, shape (N,).
     """
-    act = activation(activation_name)
+    act = activations.get(activation_name).f
     x, W, b, c, b0 = _layer_args(x, W, b, c, b0)
     return b0 + act(x @ W.T + b) @ c
 
@@ -189,7 +154,7 @@ def fit_output_layer(x, y, W, b,
     With the hidden layer fixed the model is linear in (b0, c), so the minimum
     of the mean squared error has a closed form (``numpy.linalg.lstsq``).
     """
-    act = activation(activation_name)
+    act = activations.get(activation_name).f
     W = as_float_array("W", W, ndim=2)
     x, W, b, _, _ = _layer_args(x, W, b, np.zeros(W.shape[0]), 0.0)
     y = as_float_array("y", y, ndim=1)

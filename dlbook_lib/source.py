@@ -29,7 +29,7 @@ def show_source(obj) -> SourceListing:
     """The source of a function, class or method of ``dlbook_lib``, for display.
 
     Use it as the last expression of a cell:
-    ``show_source(dlbook_lib.checks.numerical_gradient)``.
+    ``show_source(dlbook_lib.numeric.numerical_gradient)``.
     """
     if not (inspect.isfunction(obj) or inspect.isclass(obj)
             or inspect.ismethod(obj)):

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ._validate import check_int
+from . import activations
+from ._validate import check_float, check_int
+from .data import Split
 
 
 @dataclass
@@ -152,3 +154,100 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
     if restore_best:
         model.load_state_dict(best_state)
     return hist
+
+
+def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0):
+    """A multilayer perceptron: Linear layers of the given sizes with an
+    activation in between.
+
+    ``make_mlp([40, 100, 10])`` is Linear(40, 100), ReLU, Linear(100, 10): the
+    output layer has no activation, because it returns logits for
+    ``torch.nn.functional.cross_entropy``. With two sizes it is a linear
+    classifier (softmax regression). ``activation`` is a name of
+    :data:`dlbook_lib.activations.ACTIVATIONS`. The weights get PyTorch's
+    default initialisation, drawn with the global torch generator
+    temporarily seeded with ``seed``; its previous
+    state is restored afterwards, so building a model does not change later
+    random numbers.
+    """
+    import torch
+    from torch import nn
+
+    sizes = [check_int(f"sizes[{i}]", s, minimum=1)
+             for i, s in enumerate(sizes)]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output size, "
+                         f"got {sizes}")
+    activations.get(activation)  # fail early on an unknown name
+    seed = check_int("seed", seed, minimum=0)
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(nn.Linear(n_in, n_out))
+            if i < len(sizes) - 2:
+                layers.append(activations.torch_module(activation))
+        return nn.Sequential(*layers)
+    finally:
+        torch.random.set_rng_state(state)
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_classifier`: accuracies of the selected model,
+    and its history.
+
+    ``best_epoch`` is the epoch (1-based) with the highest validation accuracy,
+    whose weights the model holds at the end; ``val_curve`` and ``train_loss``
+    have one entry per epoch.
+    """
+
+    train_acc: float
+    val_acc: float
+    test_acc: float
+    best_epoch: int
+    val_curve: list[float]
+    train_loss: list[float]
+
+    def __repr__(self) -> str:
+        return (f"TrainResult(train_acc={self.train_acc:.3f}, "
+                f"val_acc={self.val_acc:.3f}, "
+                f"test_acc={self.test_acc:.3f}, best_epoch={self.best_epoch})")
+
+
+def train_classifier(model, split: Split, *, epochs: int, lr: float,
+                     batch_size: int, seed: int = 0,
+                     weight_decay: float = 0.0) -> TrainResult:
+    """Train ``model`` (logits out) with Adam on the mean cross-entropy and
+    keep the weights of its best epoch on the validation set.
+
+    The loop is :func:`dlbook_lib.train.fit`: each epoch's batches come from
+    a permutation drawn from a generator seeded with ``seed``, and after every
+    epoch the validation accuracy is measured. Early stopping is chosen on
+    the validation set, never on the test set; the train, validation and
+    test accuracies of the kept weights are returned.
+    """
+    import torch
+
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a dlbook_lib.data.Split, "
+                        f"got {type(split).__name__}")
+    lr = check_float("lr", lr, minimum=0.0, strict_min=True)
+    weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
+    hist = fit(model, split.x_train, split.y_train, epochs=epochs,
+               batch_size=batch_size, seed=seed, restore_best=True,
+               optimizer=lambda ps: torch.optim.Adam(
+                   ps, lr=lr, weight_decay=weight_decay),
+               val=(split.x_val, split.y_val))
+    dev = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        acc = [accuracy(model(torch.as_tensor(x, dtype=torch.float32,
+                                              device=dev)),
+                        torch.as_tensor(y, device=dev))
+               for x, y in ((split.x_train, split.y_train),
+                            (split.x_val, split.y_val),
+                            (split.x_test, split.y_test))]
+    return TrainResult(*acc, hist.best_epoch, hist.val_score,
+                       hist.train_loss)

@@ -21,6 +21,7 @@ TORCH_TWINS = {
     "gelu": F.gelu,
     "gelu_tanh": lambda t: F.gelu(t, approximate="tanh"),
     "silu": F.silu,
+    "hard_sigmoid": lambda t: torch.clamp(t, 0.0, 1.0),
 }
 # includes the kink at 0 (exactly), tiny inputs, a dense grid and extreme inputs
 GRID = np.concatenate([np.linspace(-8.0, 8.0, 801), [-1e-300, 1e-300, -1000.0, 1000.0, -40.0, 40.0]])
@@ -36,6 +37,18 @@ def torch_value_and_grad(name, x):
 
 def test_registry_matches_the_twins():
     assert set(act.ACTIVATIONS) == set(TORCH_TWINS)
+
+
+@pytest.mark.parametrize("name", sorted(set(TORCH_TWINS) - {"hard_sigmoid"}))
+def test_torch_module_is_the_twin(name):
+    t = torch.tensor(GRID, dtype=torch.float32)
+    with torch.no_grad():
+        torch.testing.assert_close(act.torch_module(name)(t), TORCH_TWINS[name](t))
+
+
+def test_torch_module_refuses_an_activation_without_twin():
+    with pytest.raises(ValueError, match="no torch.nn twin"):
+        act.torch_module("hard_sigmoid")
 
 
 @pytest.mark.parametrize("name", sorted(TORCH_TWINS))

@@ -8,7 +8,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import dlbook_lib  # noqa: E402
-from dlbook_lib import linear, losses, optim, plot  # noqa: E402
+from dlbook_lib import regression, losses, optim, plot  # noqa: E402
 
 
 def test_setup_is_deterministic_and_single_threaded():
@@ -61,24 +61,24 @@ def test_line_model_against_autograd():
     th = torch.tensor(theta, requires_grad=True)
     loss = ((torch.tensor(y) - th[0] - th[1] * torch.tensor(x)) ** 2).mean()
     loss.backward()
-    assert linear.line_mse(theta, x, y) == pytest.approx(loss.item(), rel=1e-12)
-    np.testing.assert_allclose(linear.line_mse_grad(theta, x, y), th.grad.numpy(), rtol=1e-12)
+    assert regression.line_mse(theta, x, y) == pytest.approx(loss.item(), rel=1e-12)
+    np.testing.assert_allclose(regression.line_mse_grad(theta, x, y), th.grad.numpy(), rtol=1e-12)
     hess = torch.autograd.functional.hessian(
         lambda t: ((torch.tensor(y) - t[0] - t[1] * torch.tensor(x)) ** 2).mean(), torch.tensor(theta))
-    np.testing.assert_allclose(linear.line_mse_hessian(x), hess.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(linear.least_squares_line(x, y),
+    np.testing.assert_allclose(regression.line_mse_hessian(x), hess.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(regression.least_squares_line(x, y),
                                np.polyfit(x, y, 1)[::-1], rtol=1e-10)
 
 
 def test_line_model_bad_input():
     with pytest.raises(ValueError, match=r"\[b, w\]"):
-        linear.line_predict([1.0, 2.0, 3.0], [1.0])
+        regression.line_predict([1.0, 2.0, 3.0], [1.0])
     with pytest.raises(ValueError, match="same number of rows"):
-        linear.line_mse([0.0, 1.0], [1.0, 2.0], [1.0])
+        regression.line_mse([0.0, 1.0], [1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="all x are equal"):
-        linear.least_squares_line([1.0, 1.0], [0.0, 2.0])
+        regression.least_squares_line([1.0, 1.0], [0.0, 2.0])
     with pytest.raises(ValueError, match="dimension"):
-        linear.line_mse_hessian(np.zeros((2, 2)))
+        regression.line_mse_hessian(np.zeros((2, 2)))
 
 
 def test_gradient_descent_on_a_quadratic():
@@ -103,7 +103,7 @@ def test_minibatch_sgd_matches_torch_sgd():
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=11), rng.normal(size=11)
     plan = [[np.array([0, 3, 5]), np.array([1, 2, 4, 6, 7, 8, 9]), np.array([10])]]
-    ours = optim.minibatch_sgd(lambda th, i: linear.line_mse_grad(th, x[i], y[i]), [0.5, -0.5],
+    ours = optim.minibatch_sgd(lambda th, i: regression.line_mse_grad(th, x[i], y[i]), [0.5, -0.5],
                                plan, lr=0.1)
     th = torch.tensor([0.5, -0.5], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([th], lr=0.1)

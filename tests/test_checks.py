@@ -60,34 +60,28 @@ def test_check_true(capsys):
         checks.check_true(np.array([True, False]), "array")
 
 
-def test_numerical_gradient_matches_analytic_and_orders():
-    f = lambda v: float(np.sum(np.sin(v) * v**2))
-    grad = lambda v: np.cos(v) * v**2 + 2 * v * np.sin(v)
-    x = np.array([[0.3, -1.2], [2.0, 0.7]])
-    np.testing.assert_allclose(checks.numerical_gradient(f, x), grad(x), rtol=1e-8)
-    # one-sided differences are an order less accurate than centred ones
-    err_c = np.abs(checks.numerical_gradient(f, x, eps=1e-4) - grad(x)).max()
-    err_f = np.abs(checks.numerical_gradient(f, x, eps=1e-4, method="forward") - grad(x)).max()
-    assert err_f > 100 * err_c
-    assert x[0, 0] == 0.3  # input untouched
+def test_group_prints_one_line_and_counts(capsys):
+    from dlbook_lib import checks
+    with checks.group("three things agree") as c:
+        c.close(1.0, 1.0, rtol=1e-10)
+        c.close([1.0, 2.0], [1.0, 2.0 + 1e-12], rtol=1e-9)
+        c.true(2 > 1, "order")
+    out = capsys.readouterr().out
+    assert out == "\u2713 three things agree (3 checks, rel. tol 1e-09)\n"
 
 
-def test_numerical_gradient_bad_input():
-    with pytest.raises(TypeError, match="callable"):
-        checks.numerical_gradient(3, [1.0])
-    with pytest.raises(ValueError, match="method"):
-        checks.numerical_gradient(np.sum, [1.0], method="backward")
-    with pytest.raises(ValueError, match="eps"):
-        checks.numerical_gradient(np.sum, [1.0], eps=0.0)
-    with pytest.raises(ValueError, match="scalar"):
-        checks.numerical_gradient(lambda v: v, [1.0, 2.0])
+def test_group_failure_lists_items_and_raises(capsys):
+    from dlbook_lib import checks
+    with pytest.raises(AssertionError, match="1 of 2 checks failed"):
+        with checks.group("two things") as c:
+            c.close(1.0, 1.0)
+            c.close(1.0, 2.0, "the second")
+    out = capsys.readouterr().out
+    assert out.startswith("\u2717 two things") and "the second" in out
 
 
-def test_check_gradient_catches_a_wrong_gradient():
-    f = lambda v: float(np.sum(v**3))
-    x = np.array([0.5, -1.5])
-    checks.check_gradient(f, 3 * x**2, x, "right")
-    with pytest.raises(AssertionError):
-        checks.check_gradient(f, 2 * x**2, x, "wrong")
-    with pytest.raises(ValueError, match="shape"):
-        checks.check_gradient(f, np.zeros(3), x, "shape")
+def test_empty_group_fails():
+    from dlbook_lib import checks
+    with pytest.raises(AssertionError, match="checked nothing"):
+        with checks.group("nothing"):
+            pass

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from dlbook_lib import init, layers, optim
-from dlbook_lib.checks import numerical_gradient
+from dlbook_lib.numeric import numerical_gradient
 
 TOL = dict(rtol=1e-10, atol=1e-10)
 RTOL, ATOL = 1e-10, 1e-12

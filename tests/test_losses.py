@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from dlbook_lib import losses
-from dlbook_lib.checks import numerical_gradient
+from dlbook_lib.numeric import numerical_gradient
 
 RTOL = 1e-12
 NO_FLOAT_TROUBLE = dict(over="raise", invalid="raise", divide="raise")  # underflow is harmless

@@ -9,11 +9,11 @@ from dlbook_lib import activations, shallow
 def test_hard_sigmoid_values_and_relu_identity_exact_on_dyadic_grid():
     grid = np.arange(-2048, 2049) / 256.0
     for x0, x1, c in [(0.0, 1.0, 1.0), (-0.75, 1.25, 3.0), (-4.0, -2.0, -0.5)]:
-        h = shallow.hard_sigmoid(grid, x0=x0, x1=x1, c=c)
+        h = activations.hard_sigmoid(grid, x0=x0, x1=x1, c=c)
         assert np.array_equal(h, shallow.hard_sigmoid_from_relus(grid, x0=x0, x1=x1, c=c))
         assert np.all(h[grid <= x0] == 0.0) and np.all(h[grid >= x1] == c)
-    assert shallow.hard_sigmoid(0.5) == 0.5  # default unit ramp
-    assert np.array_equal(shallow.activation("hard_sigmoid")(grid), np.clip(grid, 0, 1))
+    assert activations.hard_sigmoid(0.5) == 0.5  # default unit ramp
+    assert np.array_equal(activations.get("hard_sigmoid").f(grid), np.clip(grid, 0, 1))
 
 
 def test_hard_sigmoid_identity_random_parameters():
@@ -23,20 +23,21 @@ def test_hard_sigmoid_identity_random_parameters():
         c = rng.normal()
         x = rng.uniform(-5, 5, 1000)
         np.testing.assert_allclose(shallow.hard_sigmoid_from_relus(x, x0=x0, x1=x1, c=c),
-                                   shallow.hard_sigmoid(x, x0=x0, x1=x1, c=c), rtol=1e-12, atol=1e-13)
+                                   activations.hard_sigmoid(x, x0=x0, x1=x1, c=c), rtol=1e-12, atol=1e-13)
 
 
 def test_hard_sigmoid_bad_input():
     with pytest.raises(ValueError, match="x0 < x1"):
-        shallow.hard_sigmoid([0.0], x0=1.0, x1=1.0)
+        activations.hard_sigmoid([0.0], x0=1.0, x1=1.0)
     with pytest.raises(ValueError, match="x0 < x1"):
         shallow.hard_sigmoid_from_relus([0.0], x0=2.0, x1=1.0)
     with pytest.raises(TypeError, match="x0"):
-        shallow.hard_sigmoid([0.0], x0="a")
+        activations.hard_sigmoid([0.0], x0="a")
     with pytest.raises(ValueError, match="NaN"):
         shallow.hard_sigmoid_from_relus([np.nan])
-    with pytest.raises(ValueError, match="activation"):
-        shallow.activation("tanh")
+    with pytest.raises(ValueError, match="unknown activation"):
+        shallow.OneHiddenLayer(W=[1.0], b=[0.0], c=[1.0], b0=0.0,
+                               activation_name="swish")(np.zeros(2))
 
 
 @pytest.mark.parametrize("activation_name,torch_act", [("sigmoid", torch.nn.Sigmoid()),
@@ -173,7 +174,7 @@ def test_count_linear_pieces():
     x = np.linspace(-1, 1, 201)
     assert shallow.count_linear_pieces(x, 3 * x + 1) == 1
     assert shallow.count_linear_pieces(x, np.abs(x)) == 2
-    assert shallow.count_linear_pieces(x, shallow.hard_sigmoid(x, x0=-0.5, x1=0.5)) == 3
+    assert shallow.count_linear_pieces(x, activations.hard_sigmoid(x, x0=-0.5, x1=0.5)) == 3
     assert shallow.count_linear_pieces([0.0, 1.0], [0.0, 5.0]) == 1  # two samples, one piece
     with pytest.raises(ValueError, match="strictly increasing"):
         shallow.count_linear_pieces([0.0, 0.0, 1.0], [0.0, 1.0, 2.0])

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlbook_lib import classify, data, train
+from dlbook_lib import data, train
 
 
 def small_split():
@@ -45,8 +45,8 @@ def reference_loop(model, split, epochs, lr, batch_size, seed):
 
 def test_fit_equals_the_loop_written_out():
     split = small_split()
-    a = classify.make_mlp([8, 16, 3], seed=1)
-    b = classify.make_mlp([8, 16, 3], seed=1)
+    a = train.make_mlp([8, 16, 3], seed=1)
+    b = train.make_mlp([8, 16, 3], seed=1)
     curve = reference_loop(a, split, epochs=12, lr=1e-2, batch_size=32,
                            seed=5)
     hist = train.fit(b, split.x_train, split.y_train,
@@ -66,14 +66,14 @@ def test_patience_stops_after_the_peak_and_restores_its_weights():
     def rising_then_falling(out, y):
         return next(scores)
 
-    model = classify.make_mlp([8, 16, 3], seed=2)
+    model = train.make_mlp([8, 16, 3], seed=2)
     opt = lambda ps: torch.optim.SGD(ps, lr=0.1)  # noqa: E731
     hist = train.fit(model, split.x_train, split.y_train, optimizer=opt,
                      epochs=9, batch_size=50, val=(split.x_val, split.y_val),
                      score=rising_then_falling, restore_best=True, patience=3)
     assert hist.best_epoch == 3 and hist.stopped_epoch == 6
     assert len(hist.train_loss) == len(hist.val_score) == 6
-    three = classify.make_mlp([8, 16, 3], seed=2)
+    three = train.make_mlp([8, 16, 3], seed=2)
     train.fit(three, split.x_train, split.y_train, optimizer=opt, epochs=3,
               batch_size=50)
     for p, q in zip(model.parameters(), three.parameters()):

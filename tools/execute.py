@@ -95,6 +95,7 @@ def execute(path: Path, timeout: int = 600) -> tuple[float, dict]:
     """Execute one notebook in place; return its runtime and the kernels it dispatched."""
     nb = nbformat.read(path, as_version=4)
     refresh_colab_cell(nb)
+    nbt.hide_solutions(nb)
     nb.metadata["kernelspec"] = {"name": nbt.KERNEL_NAME, "display_name": "Python 3",
                                  "language": "python"}
     nb.metadata.pop("jupytext", None)  # authoring leftovers that make diffs noisy

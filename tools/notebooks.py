@@ -72,6 +72,25 @@ def _normalised(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
+SOLUTION_TAG = "solution"
+SOLUTION_TITLE = "# @title Solution (double-click to show)"
+
+
+def hide_solutions(nb) -> None:
+    """Hide every cell tagged ``solution`` in the HTML (``hide-cell``), in Jupyter
+    (``jupyter.source_hidden``) and in Colab (a ``@title`` form cell)."""
+    for cell in code_cells(nb):
+        tags = cell.metadata.get("tags", [])
+        if SOLUTION_TAG not in tags:
+            continue
+        if "hide-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "hide-cell"]
+        cell.metadata["jupyter"] = {"source_hidden": True}
+        cell.metadata["cellView"] = "form"
+        if not cell.source.startswith(SOLUTION_TITLE):
+            cell.source = SOLUTION_TITLE + "\n" + cell.source
+
+
 def code_hash(nb) -> str:
     """SHA-256 of a notebook's code cells (trailing whitespace ignored) and their tags."""
     h = hashlib.sha256()

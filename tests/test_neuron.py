@@ -1,10 +1,10 @@
-"""dlbook_lib.classify against PyTorch and analytic results, including edge cases."""
+"""dlbook_lib.neuron (and losses.one_hot, train.make_mlp, train.train_classifier) against PyTorch and analytic results, including edge cases."""
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from dlbook_lib import activations, classify, data, losses
+from dlbook_lib import activations, data, losses, neuron, train
 from dlbook_lib.data import Split
 
 RNG = np.random.default_rng(0)
@@ -63,8 +63,8 @@ def test_logistic_grad_matches_autograd(n):
     bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
     loss = F.binary_cross_entropy_with_logits(torch.tensor(x) @ wt + bt, torch.tensor(y))
     loss.backward()
-    assert classify.logistic_loss(w, b, x, y) == pytest.approx(loss.item(), rel=1e-12)
-    gw, gb = classify.logistic_grad(w, b, x, y)
+    assert neuron.logistic_loss(w, b, x, y) == pytest.approx(loss.item(), rel=1e-12)
+    gw, gb = neuron.logistic_grad(w, b, x, y)
     np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-10)
     assert gb == pytest.approx(bt.grad.item(), rel=1e-10)
 
@@ -76,7 +76,7 @@ def test_zero_gradient_at_perfect_prediction():
 
 
 def test_one_hot():
-    np.testing.assert_array_equal(classify.one_hot([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(losses.one_hot([2, 0], 3), [[0, 0, 1], [1, 0, 0]])
 
 
 def test_perceptron_separable_and_xor():
@@ -84,28 +84,23 @@ def test_perceptron_separable_and_xor():
     keep = np.abs(x @ [1.0, 1.0] - 0.2) > 0.1
     x = x[keep]
     y = (x @ [1.0, 1.0] - 0.2 > 0).astype(int)
-    res = classify.perceptron_train(x, y, max_epochs=200, seed=3)
+    res = neuron.perceptron_train(x, y, max_epochs=200, seed=3)
     assert res.converged
-    np.testing.assert_array_equal(classify.perceptron_predict(res.w, res.b, x), y)
+    np.testing.assert_array_equal(neuron.perceptron_predict(res.w, res.b, x), y)
     assert res.mistakes == sum(res.errors_per_epoch) and res.errors_per_epoch[-1] == 0
-    xor = classify.perceptron_train([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0], max_epochs=50)
+    xor = neuron.perceptron_train([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0], max_epochs=50)
     assert not xor.converged and xor.epochs == 50
-    one = classify.perceptron_train([[1.0, 2.0]], [1])  # a single example: one update, then done
+    one = neuron.perceptron_train([[1.0, 2.0]], [1])  # a single example: one update, then done
     assert one.converged and one.mistakes == 1
 
 
-def test_accuracy():
-    assert classify.accuracy([[0.1, 0.9], [2.0, 1.0], [0.0, 3.0]], [1, 0, 0]) == pytest.approx(2 / 3)
-    assert classify.accuracy([1, 0, 1], [1, 1, 1]) == pytest.approx(2 / 3)
-
-
 def test_mlp_shapes_and_seed():
-    net = classify.make_mlp([5, 7, 3], activation="tanh", seed=4)
+    net = train.make_mlp([5, 7, 3], activation="tanh", seed=4)
     assert [type(m).__name__ for m in net] == ["Linear", "Tanh", "Linear"]
-    same = classify.make_mlp([5, 7, 3], activation="tanh", seed=4)
+    same = train.make_mlp([5, 7, 3], activation="tanh", seed=4)
     assert all(torch.equal(p, q) for p, q in zip(net.parameters(), same.parameters()))
     before = torch.random.get_rng_state()
-    classify.make_mlp([5, 3], seed=1)
+    train.make_mlp([5, 3], seed=1)
     assert torch.equal(before, torch.random.get_rng_state()), "mlp must not disturb the global generator"
 
 
@@ -114,7 +109,7 @@ def test_train_classifier_is_deterministic_and_learns():
     x = rng.normal(size=(300, 4)).astype(np.float32)
     y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)
     split = Split(x[:200], y[:200], x[200:250], y[200:250], x[250:], y[250:])
-    runs = [classify.train_classifier(classify.make_mlp([4, 2], seed=0), split, epochs=15, lr=0.05,
+    runs = [train.train_classifier(train.make_mlp([4, 2], seed=0), split, epochs=15, lr=0.05,
                                       batch_size=32, seed=0) for _ in range(2)]
     assert runs[0].val_curve == runs[1].val_curve and runs[0].test_acc == runs[1].test_acc
     assert runs[0].test_acc > 0.9
@@ -124,22 +119,22 @@ def test_train_classifier_is_deterministic_and_learns():
 
 def test_bad_inputs_have_clear_messages():
     with pytest.raises(ValueError, match="w has 2 entries but x has 3 features"):
-        classify.logistic_grad(np.zeros(2), 0.0, np.zeros((4, 3)), np.zeros(4))
+        neuron.logistic_grad(np.zeros(2), 0.0, np.zeros((4, 3)), np.zeros(4))
     with pytest.raises(TypeError, match="b must be a real number"):
-        classify.logistic_loss(np.zeros(3), "0", np.zeros((4, 3)), np.zeros(4))
+        neuron.logistic_loss(np.zeros(3), "0", np.zeros((4, 3)), np.zeros(4))
     with pytest.raises(ValueError, match=r"y must lie in \[0, 1\] for 2 classes"):
-        classify.perceptron_train(np.zeros((2, 2)), [0, 2])
+        neuron.perceptron_train(np.zeros((2, 2)), [0, 2])
     with pytest.raises(ValueError, match="lr must be > 0"):
-        classify.perceptron_train(np.zeros((2, 2)), [0, 1], lr=0.0)
+        neuron.perceptron_train(np.zeros((2, 2)), [0, 1], lr=0.0)
     with pytest.raises(ValueError, match="at least an input and an output"):
-        classify.make_mlp([4])
+        train.make_mlp([4])
     with pytest.raises(ValueError, match="activation"):
-        classify.make_mlp([4, 2], activation="gelu")
+        train.make_mlp([4, 2], activation="swish")
     tiny = data.train_val_test_split(np.zeros((20, 2)), np.arange(20) % 2)
     with pytest.raises(TypeError, match="torch.nn.Module"):
-        classify.train_classifier("model", tiny, epochs=1, lr=0.1,
+        train.train_classifier("model", tiny, epochs=1, lr=0.1,
                                   batch_size=1)
     with pytest.raises(TypeError, match="Split"):
-        classify.train_classifier(classify.make_mlp([2, 2]), (1, 2), epochs=1, lr=0.1, batch_size=1)
+        train.train_classifier(train.make_mlp([2, 2]), (1, 2), epochs=1, lr=0.1, batch_size=1)
     with pytest.raises(TypeError, match="num_classes must be an integer"):
-        classify.one_hot([0], 2.0)
+        losses.one_hot([0], 2.0)

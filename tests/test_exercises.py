@@ -1,0 +1,56 @@
+"""dlbook_lib.exercises: the checker says right, wrong (with a hint) or not
+answered, never raises on a reader's answer, and verify() fails loudly when a
+checker would accept a wrong answer or reject the solution."""
+import numpy as np
+import pytest
+
+from dlbook_lib import exercises
+from dlbook_lib.exercises import Exercise, close_to, one_of
+
+
+def test_close_to_right_wrong_shape_and_unanswered(capsys):
+    ex = Exercise("1.1", close_to(lambda: np.array([1.0, 2.0])),
+                  hint="add the two terms")
+    assert ex.check(np.array([1.0, 2.0]))
+    assert "right" in capsys.readouterr().out
+    assert not ex.check(np.array([1.0, 2.5]))
+    out = capsys.readouterr().out
+    assert "not yet" in out and "off by up to 0.5" in out and "Hint:" in out
+    assert not ex.check([1.0])
+    assert "shape (1,)" in capsys.readouterr().out
+    assert not ex.check(None)
+    assert "no answer yet" in capsys.readouterr().out
+
+
+def test_malformed_answer_is_wrong_not_an_exception(capsys):
+    ex = Exercise("1.2", close_to(3.0), hint="a number")
+    assert not ex.check("three")
+    assert "could not be checked" in capsys.readouterr().out
+
+
+def test_one_of_uses_the_measured_outcome(capsys):
+    measured = {"value": "relu"}
+    ex = Exercise("6.1", one_of(lambda: measured["value"],
+                                ("relu", "sigmoid")), hint="look at depth")
+    assert ex.check("relu")
+    assert not ex.check("sigmoid")
+    assert not ex.check("tanh")
+    assert "answer with one of" in capsys.readouterr().out
+
+
+def test_verify_accepts_solution_and_rejects_wrong(capsys):
+    ex = Exercise("2.1", close_to(2.0), hint="h")
+    ex.verify(2.0, 4.0, "twice it")
+    assert "rejects twice it" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="rejects the solution"):
+        ex.verify(3.0, 4.0, "x")
+    with pytest.raises(AssertionError, match="accepts a wrong answer"):
+        ex.verify(2.0, 2.0 + 1e-12, "a rounding slip")  # within tolerance
+
+
+def test_bad_construction():
+    with pytest.raises(TypeError, match="name"):
+        Exercise("", close_to(1.0), hint="h")
+    with pytest.raises(TypeError, match="callable"):
+        Exercise("1", 3, hint="h")
+    assert exercises.NOT_ANSWERED is None
