@@ -29,7 +29,8 @@ class History:
     e + 1 (weighted by batch size); ``val_loss`` and ``val_score`` are
     measured after each epoch when validation data is given. ``best_epoch``
     (1-based) is the epoch whose weights the model holds at the end when
-    ``restore_best`` is on; ``stopped_epoch`` is the last epoch run.
+    ``restore_best`` is on; ``stopped_epoch`` is the last epoch run and
+    ``steps`` the number of optimiser steps taken.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -37,6 +38,7 @@ class History:
     val_score: list[float] = field(default_factory=list)
     best_epoch: int = 0
     stopped_epoch: int = 0
+    steps: int = 0
 
     def __repr__(self) -> str:
         last = f"{self.train_loss[-1]:.4f}" if self.train_loss else "-"
@@ -67,7 +69,9 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
         score: Callable = accuracy, restore_best: bool = False,
         patience: int | None = None, scheduler: Callable | None = None,
         on_epoch: Callable | None = None, seed: int = 0,
-        y_dtype=None) -> History:
+        y_dtype=None, drop_last: bool = False,
+        before_step: Callable | None = None,
+        on_step: Callable | None = None) -> History:
     """Train ``model`` on (x, y) for up to ``epochs`` epochs.
 
     * ``optimizer`` builds the optimiser from the parameters, e.g.
@@ -81,7 +85,12 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
       ``restore_best=True``; ``patience=k`` stops after k epochs without a
       better score;
     * ``on_epoch(model, epoch)`` (optional) is called after every epoch, for
-      measurements the curves do not cover.
+      measurements the curves do not cover;
+    * ``drop_last=True`` skips the last, smaller batch of each epoch;
+    * ``before_step(model)`` runs between ``backward`` and the optimiser step
+      (gradient clipping, gradient statistics); ``on_step(model, step,
+      loss)`` runs after every step (``step`` counts from 1) and stops
+      training when it returns ``True``.
     """
     import torch
     import torch.nn.functional as F
@@ -118,25 +127,38 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
     sched = scheduler(opt) if scheduler is not None else None
     gen = torch.Generator().manual_seed(seed)
     hist = History()
-    best, best_state, waited = -float("inf"), None, 0
+    best, best_state, waited, step, stop = -float("inf"), None, 0, 0, False
+    end = len(x) - len(x) % batch_size if drop_last else len(x)
+    if end == 0:
+        raise ValueError(f"drop_last with batch_size {batch_size} leaves no "
+                         f"batch of {len(x)} examples")
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(x), generator=gen).to(dev)
         total = 0.0
-        for start in range(0, len(order), batch_size):
+        for start in range(0, end, batch_size):
             idx = order[start:start + batch_size]
             batch_loss = loss(model(x[idx]), y[idx])
             opt.zero_grad()
             batch_loss.backward()
+            if before_step is not None:
+                before_step(model)
             opt.step()
+            step += 1
             total += batch_loss.item() * len(idx)
-        hist.train_loss.append(total / len(order))
+            if on_step is not None and on_step(model, step, batch_loss.item()):
+                stop = True
+                break
+        hist.train_loss.append(total / min(end, start + len(idx)))
         hist.stopped_epoch = epoch
+        hist.steps = step
         if sched is not None:
             sched.step()
         if on_epoch is not None:
             on_epoch(model, epoch)
         if val is None:
+            if stop:
+                break
             continue
         model.eval()
         with torch.no_grad():
@@ -151,6 +173,8 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
             waited += 1
             if patience is not None and waited >= patience:
                 break
+        if stop:
+            break
     if restore_best:
         model.load_state_dict(best_state)
     return hist

@@ -110,3 +110,26 @@ def test_fit_names_bad_inputs():
         train.fit(model, np.zeros((4, 2)), np.zeros(4),
                   optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
                   epochs=1, batch_size=2)
+
+
+def test_drop_last_before_step_and_on_step_stop():
+    import torch
+    x = np.random.default_rng(0).normal(size=(70, 8)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = train.make_mlp([8, 4, 2], seed=0)
+    seen, grads = [], []
+    hist = train.fit(model, x, y, epochs=3, batch_size=32, drop_last=True,
+                     optimizer=lambda ps: torch.optim.SGD(ps, lr=0.1),
+                     before_step=lambda m: grads.append(
+                         float(m[0].weight.grad.norm())),
+                     on_step=lambda m, s, l: seen.append(s) or False)
+    assert hist.steps == 6 and seen == list(range(1, 7)) and len(grads) == 6
+    stop = train.fit(train.make_mlp([8, 4, 2], seed=0), x, y, epochs=5,
+                     batch_size=10,
+                     optimizer=lambda ps: torch.optim.SGD(ps, lr=0.1),
+                     on_step=lambda m, s, l: s == 9)
+    assert stop.steps == 9 and stop.stopped_epoch == 2
+    with pytest.raises(ValueError, match="drop_last"):
+        train.fit(train.make_mlp([8, 2]), x, y, epochs=1, batch_size=100,
+                  drop_last=True,
+                  optimizer=lambda ps: torch.optim.SGD(ps, lr=0.1))
