@@ -153,3 +153,53 @@ def test_every_figure_has_a_caption_and_alt_text(path):
         f"{path.name}: code cells {missing} draw a figure without a caption "
         "(metadata mystnb.figure.caption) or without alt text of five words or more, in plain "
         "text (mystnb.image.alt)")
+
+
+VERDICT = ("\u2713", "\u2717")
+EXERCISE_HEADING = re.compile(r"\*\*Exercise (\d+\.\d+)\b")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_one_verdict_line_per_check_cell(path):
+    crowded = []
+    for i, text in text_outputs(load(path)):
+        n = sum(1 for line in text.splitlines() if line.lstrip().startswith(VERDICT))
+        if n > 1:
+            crowded.append(f"code cell {i}: {n} verdict lines")
+    assert not crowded, (
+        f"{path.name}: a check cell prints one verdict line (use dlbook_lib.checks.group for "
+        "many comparisons):\n" + "\n".join(crowded))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercises_check_themselves_and_solutions_are_hidden(path):
+    nb = load(path)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = [c for c in nbt.code_cells(nb)]
+    names = EXERCISE_HEADING.findall(markdown)
+    assert names, f"{path.name}: no exercises"
+    all_code = "\n".join(c.source for c in code)
+    unchecked = [n for n in names if f'Exercise("{n}"' not in all_code]
+    assert not unchecked, (f"{path.name}: exercises {unchecked} have no checker "
+                           f'(dlbook_lib.exercises.Exercise("N.k", ...))')
+    solutions = [c for c in code if nbt.SOLUTION_TAG in c.metadata.get("tags", [])]
+    for name in names:
+        verified = [c for c in solutions if f"ex_{name.replace('.', '_')}.verify(" in c.source]
+        assert verified, (f"{path.name}: exercise {name} needs a cell tagged "
+                          f"'{nbt.SOLUTION_TAG}' that calls ex_{name.replace('.', '_')}"
+                          ".verify(solution, wrong=..., wrong_is=...)")
+    for cell in solutions:
+        assert (cell.source.startswith(nbt.SOLUTION_TITLE)
+                and cell.metadata.get("jupyter", {}).get("source_hidden")
+                and cell.metadata.get("cellView") == "form"
+                and "hide-cell" in cell.metadata.get("tags", [])), (
+            f"{path.name}: a solution cell is not hidden in HTML, Jupyter and Colab; "
+            "re-run python -m tools.execute on the chapter")
+    answers = [c for c in code if re.search(r"^(answer|prediction)_\d+_\d+ = None", c.source,
+                                            re.M)]
+    assert len(answers) >= len(names), (
+        f"{path.name}: each exercise needs a cell where the reader writes the answer "
+        "(answer_N_k = None or prediction_N_k = None)")
+    assert "one_of(" in all_code and "prediction_" in all_code, (
+        f"{path.name}: at least one exercise asks the reader to predict an outcome "
+        "(prediction_N_k checked with dlbook_lib.exercises.one_of)")
