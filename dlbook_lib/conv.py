@@ -32,7 +32,8 @@ def output_size(n: int, k: int, *, padding: int = 0, stride: int = 1,
     return (n + 2 * padding - span) // stride + 1
 
 
-def receptive_field(kernels: list[int], strides: list[int] | None = None) -> int:
+def receptive_field(kernels: list[int],
+                    strides: list[int] | None = None) -> int:
     """Receptive field of one output unit after a stack of layers with the
     given kernel sizes and strides: 1 + sum_l (k_l - 1) * prod_{j<l} s_j
     (1 + L(k - 1) for L stride-1 layers of size k)."""
