@@ -39,6 +39,8 @@ class Exercise:
         self.name = name
         self.test = test
         self.hint = hint
+        #: whether the last answer given to :meth:`check` was right
+        self.passed = False
 
     def __repr__(self) -> str:
         return f"Exercise({self.name!r})"
@@ -50,22 +52,24 @@ class Exercise:
             return f"the answer could not be checked ({type(err).__name__}:"\
                    f" {err})"
 
-    def check(self, answer: Any) -> bool:
-        """Print whether ``answer`` is right (with the hint when it is not);
-        return ``True`` when it is right. Never raises, so a reader's
-        notebook keeps running.
+    def check(self, answer: Any) -> None:
+        """Print whether ``answer`` is right (with the hint when it is not)
+        and remember it in :attr:`passed`. Never raises, so a reader's
+        notebook keeps running; returns nothing, so a notebook shows only
+        the printed line.
         """
+        self.passed = False
         if answer is NOT_ANSWERED:
             say(f"Exercise {self.name}: no answer yet. Replace None with "
                 "your answer and run this cell again.")
-            return False
+            return
         reason = self._reason(answer)
         if reason is None:
+            self.passed = True
             say(f"{PASS} Exercise {self.name}: right.")
-            return True
+            return
         say(f"{FAIL} Exercise {self.name}: not yet: {reason}. "
             f"Hint: {self.hint}")
-        return False
 
     def verify(self, solution: Any, wrong: Any, wrong_is: str) -> None:
         """Assert that the checker accepts ``solution`` and rejects ``wrong``,
