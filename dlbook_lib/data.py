@@ -126,7 +126,9 @@ def digits(*, val_fraction: float = 0.1, test_fraction: float = 0.2,
 
 
 def noisy_function_1d(f: Callable[[np.ndarray], np.ndarray], n: int, *,
-                      x_range=(-1.0, 1.0), noise_std: float = 0.1,
+                      x_range=(-1.0, 1.0),
+                      noise_std: float | Callable[[np.ndarray],
+                                                  np.ndarray] = 0.1,
                       noise: str = "gaussian",
                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``n`` points x ~ U(x_range) and y = f(x) + noise, both float64 of
@@ -134,7 +136,9 @@ def noisy_function_1d(f: Callable[[np.ndarray], np.ndarray], n: int, *,
 
     ``noise`` is ``"gaussian"`` (standard deviation ``noise_std``) or
     ``"laplace"`` (scale chosen so that the standard deviation is
-    ``noise_std``).
+    ``noise_std``). ``noise_std`` is a number, or a function of x returning
+    the standard deviation at each point (noise whose size depends on the
+    input, as in :doc:`/chapters/07_loss_functions`).
     """
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
@@ -143,7 +147,8 @@ def noisy_function_1d(f: Callable[[np.ndarray], np.ndarray], n: int, *,
               check_float("x_range[1]", x_range[1]))
     if not lo < hi:
         raise ValueError(f"x_range must be increasing, got {tuple(x_range)}")
-    noise_std = check_float("noise_std", noise_std, minimum=0.0)
+    if not callable(noise_std):
+        noise_std = check_float("noise_std", noise_std, minimum=0.0)
     if noise not in ("gaussian", "laplace"):
         raise ValueError(f"noise must be 'gaussian' or 'laplace', "
                          f"got {noise!r}")
@@ -154,6 +159,12 @@ def noisy_function_1d(f: Callable[[np.ndarray], np.ndarray], n: int, *,
     if fx.shape != x.shape:
         raise ValueError(f"f must map an array of shape {x.shape} to the "
                          f"same shape, got {fx.shape}")
+    if callable(noise_std):
+        noise_std = as_float_array("noise_std(x)", noise_std(x))
+        if noise_std.shape != x.shape or np.any(noise_std < 0):
+            raise ValueError("noise_std must map x to an array of the same "
+                             f"shape {x.shape} with entries >= 0")
+        noise_std = np.abs(noise_std)  # -0.0 (from 0 * x) becomes 0.0
     if noise == "gaussian":
         eps = rng.normal(0.0, noise_std, size=n)
     else:
@@ -178,3 +189,30 @@ def batches(n: int, batch_size: int, *, shuffle: bool = True, seed: int = 0,
              else np.arange(n))
     stop = n - n % batch_size if drop_last else n
     return [order[i:i + batch_size] for i in range(0, stop, batch_size)]
+
+
+#: The four corners of the unit square and their XOR labels.
+XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_LABELS = np.array([0, 1, 1, 0], dtype=np.int64)
+
+
+def xor(n_per_corner: int = 100, *, noise: float = 0.2,
+        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The XOR problem as a cloud: ``n_per_corner`` points around each corner
+    of the unit square, shifted by Gaussian noise of standard deviation
+    ``noise``, in shuffled order.
+
+    The label of a point is the XOR of its corner's coordinates: 1 around
+    (0, 1) and (1, 0), 0 around (0, 0) and (1, 1). Returns ``x`` (float64,
+    shape (4 n_per_corner, 2)) and ``y`` (int64). ``xor(1, noise=0)`` gives
+    the four XOR points (in shuffled order); no line separates the classes
+    (:doc:`/chapters/03_classifiers_softmax_neuron`).
+    """
+    n_per_corner = check_int("n_per_corner", n_per_corner, minimum=1)
+    noise = check_float("noise", noise, minimum=0.0)
+    seed = check_int("seed", seed, minimum=0)
+    rng = np.random.default_rng(seed)
+    corner = np.repeat(np.arange(4), n_per_corner)
+    x = XOR_CORNERS[corner] + noise * rng.normal(size=(len(corner), 2))
+    order = rng.permutation(len(corner))
+    return x[order], XOR_LABELS[corner][order]

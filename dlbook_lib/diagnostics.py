@@ -6,8 +6,10 @@ its output z (the pre-activation), of the activation that follows it, and,
 given targets, of the gradient dL/dz after one backward pass. It uses
 forward hooks (functions torch calls with a module's input and output) and
 ``retain_grad`` on the recorded outputs. :func:`dead_units` counts ReLU units
-that are off for every input. Chapters on activations, initialisation,
-normalisation and vanishing gradients read their per-layer curves from here.
+that are off for every input; :func:`weight_grad_norms` reads the norm of
+every layer's weight gradient, also inside nested (residual) blocks.
+Chapters on activations, initialisation, normalisation and vanishing
+gradients read their per-layer curves from here.
 """
 from __future__ import annotations
 
@@ -98,3 +100,30 @@ def as_table(stats: list[LayerStats], fields: tuple[str, ...]) -> np.ndarray:
     with NaN where a field is ``None``."""
     return np.array([[np.nan if getattr(s, f) is None else getattr(s, f)
                       for f in fields] for s in stats], dtype=float)
+
+
+def weight_grad_norms(model) -> dict[str, float]:
+    """Frobenius norm of dL/dW for the weight of every linear or
+    convolutional layer of ``model``, after a backward pass.
+
+    Keys are the layers' names in ``model.named_modules()`` (nested blocks
+    such as residual branches included), in that order, so for a network
+    built input first the first entry is the layer next to the input. Used
+    in :doc:`/chapters/13_vanishing_exploding_gradients` to watch gradients
+    vanish or explode with depth.
+    """
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError("model must be a torch.nn.Module, got "
+                        f"{type(model).__name__}")
+    weighted = (torch.nn.Linear, torch.nn.Conv1d, torch.nn.Conv2d)
+    layers = [(n, m) for n, m in model.named_modules()
+              if isinstance(m, weighted)]
+    if not layers:
+        raise ValueError("model has no linear or convolutional layer")
+    missing = [n for n, m in layers if m.weight.grad is None]
+    if missing:
+        raise ValueError(f"layers {missing} have no gradient yet: call "
+                         "loss.backward() first")
+    return {n: m.weight.grad.norm().item() for n, m in layers}

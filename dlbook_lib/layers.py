@@ -16,8 +16,9 @@ a linear layer is (n_out, n_in)), so a network built here can be compared
 weight for weight with its ``torch.nn`` twin. :class:`Sequential` chains layers
 and names their parameters ``"0.weight"``, ``"0.bias"``, ... like
 ``torch.nn.Sequential.named_parameters()``. The backward pass of each layer is
-derived in :doc:`/chapters/05_backpropagation` (linear layers, activations)
-and :doc:`/chapters/09_normalisation` (batch norm).
+derived in :doc:`/chapters/05_backpropagation` (linear layers, activations),
+:doc:`/chapters/09_normalisation` (batch norm) and
+:doc:`/chapters/13_vanishing_exploding_gradients` (residual blocks).
 """
 from __future__ import annotations
 
@@ -44,7 +45,14 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x: Any) -> np.ndarray:
-        return self.forward(as_float_array("x", x))
+        x = as_float_array("x", x)
+        self.check_input(x)
+        return self.forward(x)
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Raise ``ValueError`` naming the problem when ``x`` does not fit
+        the layer; called by ``layer(x)``, so ``forward`` stays mathematics.
+        """
 
     def train(self, mode: bool = True) -> "Layer":
         """Training mode (``mode=True``) or evaluation mode."""
@@ -93,6 +101,12 @@ class Linear(Layer):
                                                dtype=float)
             self.params["bias"] = np.full(n_out, check_float("bias", bias))
         self._x: np.ndarray | None = None
+
+    def check_input(self, x: np.ndarray) -> None:
+        n_in = self.params["weight"].shape[1]
+        if x.ndim != 2 or x.shape[1] != n_in:
+            raise ValueError(f"{self!r} needs input of shape (B, {n_in}), "
+                             f"one example per row, got {x.shape}")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
@@ -229,6 +243,10 @@ class Sequential(Layer):
     def grads(self) -> dict[str, np.ndarray]:
         return self._named("grads")
 
+    def check_input(self, x: np.ndarray) -> None:
+        if self.layers:
+            self.layers[0].check_input(x)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x)
@@ -248,6 +266,51 @@ class Sequential(Layer):
     def __repr__(self) -> str:
         inner = ", ".join(map(repr, self.layers))
         return f"Sequential({inner})"
+
+
+class Residual(Layer):
+    """A residual block y = x + F(x) around an inner layer F (often a
+    :class:`Sequential`) whose output has the shape of its input.
+
+    Its Jacobian is I + dF/dx, so the backward pass returns dy + F's input
+    gradient (:doc:`/chapters/13_vanishing_exploding_gradients`). ``params``
+    and ``grads`` are F's arrays, named ``"inner.<name>"`` like the
+    parameters of a torch module that stores F as ``self.inner``.
+    """
+
+    def __init__(self, inner: Layer):
+        if not isinstance(inner, Layer):
+            raise TypeError(f"inner is a {type(inner).__name__}, "
+                            "not a dlbook_lib.layers.Layer")
+        self.inner = inner
+        self.training = True   # no arrays of its own: see params and grads
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {f"inner.{k}": v for k, v in self.inner.params.items()}
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return {f"inner.{k}": v for k, v in self.inner.grads.items()}
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        fx = self.inner.forward(x)
+        if fx.shape != x.shape:
+            raise ValueError(f"Residual needs an inner layer that keeps the "
+                             f"shape: it maps {x.shape} to {fx.shape}, so "
+                             "x + F(x) is undefined")
+        return x + fx
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy + self.inner.backward(dy)
+
+    def train(self, mode: bool = True) -> "Residual":
+        super().train(mode)
+        self.inner.train(mode)
+        return self
+
+    def __repr__(self) -> str:
+        return f"Residual({self.inner!r})"
 
 
 def mlp(sizes: Sequence[int], activation: str = "relu", *,
@@ -275,3 +338,51 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *,
                 layers.append(BatchNorm(n_out))
             layers.append(Activation(activation))
     return Sequential(*layers)
+
+
+def to_torch(model: Sequential):
+    """The same network in ``torch.nn``, with float64 copies of the
+    parameters, for side-by-side checks against autograd.
+
+    Each :class:`Linear` becomes ``nn.Linear``, each :class:`Activation` its
+    twin from :func:`dlbook_lib.activations.torch_module`, each
+    :class:`BatchNorm` an ``nn.BatchNorm1d`` (inputs of shape (N, D)) with
+    the same eps, momentum and running statistics; every module gets its
+    layer's train/eval mode. Parameter names agree (``"0.weight"``, ...).
+    PyTorch's random state is not used. Introduced in
+    :doc:`/chapters/05_backpropagation`.
+    """
+    import torch
+    from torch import nn
+
+    if not isinstance(model, Sequential):
+        raise TypeError("model must be a dlbook_lib.layers.Sequential, "
+                        f"got {type(model).__name__}")
+    mods: list[nn.Module] = []
+    for i, layer in enumerate(model.layers):
+        if isinstance(layer, Linear):
+            n_out, n_in = layer.params["weight"].shape
+            # skip_init: no random initialisation, the weights are copied
+            mod = nn.utils.skip_init(nn.Linear, n_in, n_out,
+                                     dtype=torch.float64)
+        elif isinstance(layer, Activation):
+            mod = activations.torch_module(layer.name)
+            if any(True for _ in mod.parameters()):
+                raise ValueError(f"layer {i}: torch's {layer.name} learns "
+                                 "its own parameter; to_torch copies "
+                                 "activations without parameters only")
+        elif isinstance(layer, BatchNorm):
+            mod = nn.BatchNorm1d(layer.num_features, eps=layer.eps,
+                                 momentum=layer.momentum, dtype=torch.float64)
+            mod.running_mean.copy_(torch.from_numpy(layer.running_mean))
+            mod.running_var.copy_(torch.from_numpy(layer.running_var))
+        else:
+            raise TypeError(f"layer {i} ({layer!r}) has no torch.nn twin "
+                            "in to_torch")
+        mods.append(mod.train(layer.training))
+    twin = nn.Sequential(*mods)
+    twin.training = model.training
+    with torch.no_grad():
+        for name, p in twin.named_parameters():
+            p.copy_(torch.from_numpy(model.params[name]))
+    return twin

@@ -329,3 +329,53 @@ def one_hot(labels: Any, num_classes: int) -> np.ndarray:
     out = np.zeros((len(y), num_classes))
     out[np.arange(len(y)), y] = 1.0
     return out
+
+
+# --------------------------------------------------- Gaussian likelihood
+def _gaussian_args(mean, var, target,
+                   eps) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    m, y = _pair(mean, target)
+    v = as_float_array("var", var)
+    if v.shape != m.shape:
+        raise ValueError(f"var has shape {v.shape} but the means have shape "
+                         f"{m.shape}; give one variance per prediction")
+    if np.any(v < 0):
+        raise ValueError("var must be >= 0 (a variance), got a minimum of "
+                         f"{v.min():.3g}")
+    eps = check_float("eps", eps, minimum=0.0, strict_min=True)
+    return m, v, y, eps
+
+
+def gaussian_nll(mean, var, target, *, eps: float = 1e-6,
+                 full: bool = False) -> float:
+    """Mean negative log-likelihood of targets y under N(mean, var), with
+    one mean and one variance per entry (heteroscedastic regression).
+
+    -log N(y; mu, v) = (log v + (y - mu)^2 / v) / 2 + log(2 pi) / 2; the
+    constant is added only with ``full=True``. As in
+    ``torch.nn.GaussianNLLLoss``, variances below ``eps`` are raised to
+    ``eps``. Derived in :doc:`/chapters/07_loss_functions`.
+    """
+    m, v, y, eps = _gaussian_args(mean, var, target, eps)
+    v = np.maximum(v, eps)
+    nll = 0.5 * (np.log(v) + (y - m) ** 2 / v)
+    if full:
+        nll = nll + 0.5 * np.log(2 * np.pi)
+    return float(np.mean(nll))
+
+
+def gaussian_nll_grad(mean, var, target, *,
+                      eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients of :func:`gaussian_nll` with respect to the means and the
+    variances: (mu - y) / (v N) and (1 - (y - mu)^2 / v) / (2 v N), with
+    v = max(var, eps).
+
+    The variance gradient vanishes at v = (y - mu)^2. Like PyTorch, which
+    clamps a copy of the variances without recording it for autograd, the
+    clamp is invisible to the gradient: below ``eps`` it is the gradient at
+    v = eps.
+    """
+    m, v, y, eps = _gaussian_args(mean, var, target, eps)
+    v = np.maximum(v, eps)
+    r = m - y
+    return r / v / m.size, 0.5 * (1.0 - r * r / v) / v / m.size

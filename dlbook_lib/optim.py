@@ -6,7 +6,7 @@ descent; later chapters add momentum and adaptive methods.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -31,8 +31,8 @@ class Trajectory:
                 f"final_loss={self.losses[-1]:.6g})")
 
 
-def _checked_grad(grad, theta: np.ndarray) -> np.ndarray:
-    g = np.asarray(grad(theta), dtype=float)
+def _checked_grad(grad, theta: np.ndarray, *batch) -> np.ndarray:
+    g = np.asarray(grad(theta, *batch), dtype=float)
     if g.shape != theta.shape:
         raise ValueError(f"grad returned shape {g.shape}, "
                          f"expected {theta.shape}")
@@ -304,23 +304,216 @@ class NesterovLookahead(HeavyBall):
         return p if v is None else p + self.momentum * v
 
 
+# --- adaptive rules: a step size per coordinate, from past squared gradients
+# (:doc:`/chapters/12_adaptive_optimisers`)
+
+def _decay_rate(name: str, value) -> float:
+    return check_float(name, value, minimum=0.0, maximum=1.0, strict_max=True)
+
+
+class AdaGrad(Optimizer):
+    """AdaGrad :cite:`duchi2011adaptive`: each coordinate's step is divided
+    by the root of its accumulated squared gradients.
+
+    With weight decay wd, g <- g + wd p;  s <- s + g^2, then
+    ``form="sum"`` (``torch.optim.Adagrad``): p <- p - lr g / (sqrt(s) + eps);
+    ``form="mean"``: p <- p - lr g / (sqrt(s / t) + eps), the root mean
+    square over the t gradients seen so far. For eps = 0 the mean form is
+    the sum form with learning rate lr sqrt(t). Torch's ``lr_decay`` is the
+    schedule ``lambda t: lr / (1 + t * lr_decay)``. Derived in
+    :doc:`/chapters/12_adaptive_optimisers`.
+    """
+
+    def __init__(self, lr: float | Callable[[int], float] = 1e-2, *,
+                 eps: float = 1e-10, weight_decay: float = 0.0,
+                 form: str = "sum"):
+        super().__init__(lr)
+        self.eps = check_float("eps", eps, minimum=0.0)
+        self.weight_decay = check_float("weight_decay", weight_decay,
+                                        minimum=0.0)
+        if form not in ("sum", "mean"):
+            raise ValueError(f"form must be 'sum' or 'mean', got {form!r}")
+        self.form = form
+
+    def update(self, p, g, state, lr):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        s = state.setdefault("sum", np.zeros_like(p))
+        state["step"] = state.get("step", 0) + 1
+        s += g ** 2
+        if self.form == "sum":
+            p -= lr * g / (np.sqrt(s) + self.eps)
+        else:
+            p -= lr * g / (np.sqrt(s / state["step"]) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """RMSProp :cite:`tieleman2012rmsprop` exactly as ``torch.optim.RMSprop``.
+
+    With weight decay wd, g <- g + wd p;  v <- alpha v + (1 - alpha) g^2
+    (an exponential moving average of g^2, starting from v = 0);
+    d = g / (sqrt(v) + eps), eps outside the root;  p <- p - lr d, or with
+    momentum mu: b <- mu b + d, p <- p - lr b
+    (:doc:`/chapters/12_adaptive_optimisers`).
+    """
+
+    def __init__(self, lr: float | Callable[[int], float] = 1e-2, *,
+                 alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0):
+        super().__init__(lr)
+        self.alpha = _decay_rate("alpha", alpha)
+        self.eps = check_float("eps", eps, minimum=0.0)
+        self.weight_decay = check_float("weight_decay", weight_decay,
+                                        minimum=0.0)
+        self.momentum = _decay_rate("momentum", momentum)
+
+    def update(self, p, g, state, lr):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        v = state.setdefault("square_avg", np.zeros_like(p))
+        v[...] = self.alpha * v + (1 - self.alpha) * g ** 2
+        d = g / (np.sqrt(v) + self.eps)
+        if self.momentum:
+            b = state.setdefault("buffer", np.zeros_like(p))
+            b[...] = self.momentum * b + d
+            d = b
+        p -= lr * d
+
+
+class Adam(Optimizer):
+    """Adam :cite:`kingma2015adam` exactly as ``torch.optim.Adam``.
+
+    With L2 regularisation wd (``weight_decay``), g <- g + wd p; then
+    m <- b1 m + (1 - b1) g,  v <- b2 v + (1 - b2) g^2 (both from 0),
+    m_hat = m / (1 - b1^t),  v_hat = v / (1 - b2^t)  (bias correction),
+    p <- p - lr m_hat / (sqrt(v_hat) + eps). With ``amsgrad=True`` v_hat
+    uses the running maximum of v :cite:`reddi2018convergence`.
+    ``bias_correction=False`` drops the two divisions, to show what they
+    are for (:doc:`/chapters/12_adaptive_optimisers` derives them).
+    """
+
+    decoupled = False
+
+    def __init__(self, lr: float | Callable[[int], float] = 1e-3, *,
+                 betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0,
+                 amsgrad: bool = False, bias_correction: bool = True):
+        super().__init__(lr)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), "
+                             f"got {betas!r}")
+        self.betas = (_decay_rate("beta1", betas[0]),
+                      _decay_rate("beta2", betas[1]))
+        self.eps = check_float("eps", eps, minimum=0.0)
+        self.weight_decay = check_float("weight_decay", weight_decay,
+                                        minimum=0.0)
+        self.amsgrad = bool(amsgrad)
+        self.bias_correction = bool(bias_correction)
+
+    def update(self, p, g, state, lr):
+        if self.weight_decay and self.decoupled:
+            p *= 1 - lr * self.weight_decay        # AdamW: decay the weight
+        elif self.weight_decay:
+            g = g + self.weight_decay * p          # L2: decay via gradient
+        b1, b2 = self.betas
+        t = state["step"] = state.get("step", 0) + 1
+        m = state.setdefault("m", np.zeros_like(p))
+        v = state.setdefault("v", np.zeros_like(p))
+        m[...] = b1 * m + (1 - b1) * g
+        v[...] = b2 * v + (1 - b2) * g ** 2
+        if self.amsgrad:
+            v = state["v_max"] = np.maximum(state.get("v_max", v), v)
+        if self.bias_correction:
+            m, v = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        p -= lr * m / (np.sqrt(v) + self.eps)
+
+
+class AdamW(Adam):
+    """AdamW :cite:`loshchilov2019decoupled` exactly as ``torch.optim.AdamW``:
+    decoupled weight decay p <- (1 - lr wd) p before the Adam step, which
+    then sees the plain gradient (compare :class:`Adam`, whose
+    ``weight_decay`` adds wd p to the gradient), compared in
+    :doc:`/chapters/12_adaptive_optimisers`.
+    """
+
+    decoupled = True
+
+    def __init__(self, lr: float | Callable[[int], float] = 1e-3, *,
+                 betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2,
+                 amsgrad: bool = False):
+        super().__init__(lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)
+
+
+def run_torch(make_optimizer: Callable, loss: Callable[[np.ndarray], float],
+              grad: Callable[[np.ndarray], np.ndarray], theta0, *,
+              steps: int, make_scheduler: Callable | None = None
+              ) -> Trajectory:
+    """The twin of :func:`run` for a ``torch.optim`` optimiser: drive it with
+    the NumPy gradient ``grad`` in float64 and record every iterate.
+
+    ``make_optimizer(params)`` builds the optimiser, e.g.
+    ``lambda ps: torch.optim.Adam(ps, lr=0.1)``; ``make_scheduler(opt)``
+    (optional) builds a learning-rate scheduler, stepped after every update.
+    Used in :doc:`/chapters/12_adaptive_optimisers`.
+    """
+    import torch
+
+    if not all(callable(f) for f in (make_optimizer, loss, grad)):
+        raise TypeError("make_optimizer, loss and grad must be callables")
+    theta = torch.tensor(as_float_array("theta0", theta0, ndim=1),
+                         dtype=torch.float64, requires_grad=True)
+    steps = check_int("steps", steps, minimum=0)
+    opt = make_optimizer([theta])
+    sched = make_scheduler(opt) if make_scheduler is not None else None
+    now = theta.detach().numpy().copy()
+    path, losses = [now], [float(loss(now))]
+    for _ in range(steps):
+        opt.zero_grad()
+        theta.grad = torch.from_numpy(_checked_grad(grad, now))
+        opt.step()
+        if sched is not None:
+            sched.step()
+        now = theta.detach().numpy().copy()
+        path.append(now)
+        losses.append(float(loss(now)))
+    return Trajectory(np.array(path), np.array(losses))
+
+
 def run(rule: Optimizer, loss: Callable[[np.ndarray], float],
-        grad: Callable[[np.ndarray], np.ndarray], theta0, *, steps: int,
+        grad: Callable[..., np.ndarray], theta0, *, steps: int | None = None,
+        batches: Sequence | None = None,
         stop_above: float = 1e12) -> Trajectory:
     """Apply ``rule`` to one parameter vector for ``steps`` updates.
 
     Records every iterate and its loss, for trajectory plots; stops early
-    when the loss exceeds ``stop_above`` or is NaN (divergence).
+    when the loss exceeds ``stop_above`` or is NaN (divergence). For
+    mini-batch descent pass ``batches``, one item per update (for example
+    the index arrays of :func:`dlbook_lib.data.batches` of every epoch, one
+    epoch after the other): update t then uses ``grad(theta, batches[t])``,
+    and ``steps`` defaults to ``len(batches)``. ``loss`` is recorded as
+    given, typically on the whole training set. Introduced in
+    :doc:`/chapters/01_learning_is_fitting`.
     """
     if not isinstance(rule, Optimizer):
         raise TypeError(f"rule must be an Optimizer, got {type(rule).__name__}")
     if not callable(loss) or not callable(grad):
         raise TypeError("loss and grad must be callables of the parameters")
     theta = as_float_array("theta0", theta0, ndim=1).copy()
+    if batches is not None:
+        batches = list(batches)
+        steps = len(batches) if steps is None else steps
+    if steps is None:
+        raise TypeError("run needs steps=, or batches= for mini-batches")
     steps = check_int("steps", steps, minimum=0)
+    if batches is not None and steps > len(batches):
+        raise ValueError(f"steps={steps} but only {len(batches)} batches "
+                         "were given (one per update)")
     path, losses = [theta.copy()], [float(loss(theta))]
-    for _ in range(steps):
-        g = _checked_grad(grad, rule.lookahead("theta", theta))
+    for t in range(steps):
+        batch = () if batches is None else (batches[t],)
+        g = _checked_grad(grad, rule.lookahead("theta", theta), *batch)
         rule.step({"theta": theta}, {"theta": g})
         path.append(theta.copy())
         losses.append(float(loss(theta)))
@@ -362,3 +555,110 @@ def warmup(schedule: Callable[[int], float] | float,
     steps = check_int("steps", steps, minimum=1)
     base = schedule if callable(schedule) else (lambda t: schedule)
     return lambda t: base(t) * (start + (1 - start) * min(t, steps) / steps)
+
+
+def one_cycle(max_lr: float, total: int, *, pct_start: float = 0.3,
+              div_factor: float = 25.0, final_div_factor: float = 1e4,
+              anneal: str = "cos",
+              three_phase: bool = False) -> Callable[[int], float]:
+    """The one-cycle policy :cite:`smith2019super`, as
+    ``lr_scheduler.OneCycleLR`` computes it.
+
+    The rate rises from lr0 = max_lr / div_factor at t = 0 to max_lr at
+    t = pct_start * total - 1, then falls to lr0 / final_div_factor at
+    t = total - 1 (two phases, torch's default). With ``three_phase=True``
+    it falls back to lr0 at t = 2 pct_start total - 2 first and reaches the
+    minimum in a third phase. Each phase is a half cosine (``anneal="cos"``,
+    the default) or a straight line (``"linear"``). After t = total - 1 the
+    rate stays at the minimum (torch raises an error there). Torch also
+    cycles the momentum by default; this schedule is the learning rate only
+    (:doc:`/chapters/12_adaptive_optimisers`).
+    """
+    max_lr = check_float("max_lr", max_lr, minimum=0.0, strict_min=True)
+    total = check_int("total", total, minimum=2)
+    pct_start = check_float("pct_start", pct_start, minimum=0.0, maximum=1.0)
+    div_factor = check_float("div_factor", div_factor, minimum=0.0,
+                             strict_min=True)
+    final_div_factor = check_float("final_div_factor", final_div_factor,
+                                   minimum=0.0, strict_min=True)
+    if anneal not in ("cos", "linear"):
+        raise ValueError(f"anneal must be 'cos' or 'linear', got {anneal!r}")
+    lr0 = max_lr / div_factor
+    lr_min = lr0 / final_div_factor
+    rise = pct_start * total - 1
+    if three_phase:
+        phases = [(rise, lr0, max_lr), (2 * rise, max_lr, lr0),
+                  (total - 1, lr0, lr_min)]
+    else:
+        phases = [(rise, lr0, max_lr), (total - 1, max_lr, lr_min)]
+    ends = [0.0] + [end for end, _, _ in phases]
+    if any(b <= a for a, b in zip(ends, ends[1:])):
+        raise ValueError(
+            f"one_cycle: with total={total} and pct_start={pct_start} a "
+            f"phase has no steps (phase ends at t = {ends[1:]}); "
+            "use more steps or another pct_start")
+
+    def shape(start: float, end: float, frac: float) -> float:
+        if anneal == "cos":
+            return end + (start - end) / 2 * (np.cos(np.pi * frac) + 1)
+        return start + (end - start) * frac
+
+    def schedule(t: int) -> float:
+        t, begin = min(t, total - 1), 0.0
+        for end, start_lr, end_lr in phases:
+            if t <= end or end == phases[-1][0]:
+                return float(shape(start_lr, end_lr, (t - begin)
+                                   / (end - begin)))
+            begin = end
+
+    return schedule
+
+
+# --- gradient clipping over a grads dict (chapter 13) -------------------------
+
+def _checked_grads(grads) -> dict[str, np.ndarray]:
+    if not isinstance(grads, dict) or not grads:
+        raise TypeError("grads must be a non-empty dict name -> array, "
+                        "such as model.grads")
+    for name, g in grads.items():
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
+            raise TypeError(f"grads[{name!r}] must be a float NumPy array "
+                            "(clipping works in place)")
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"grads[{name!r}] contains NaN or infinite "
+                             "values: clipping cannot repair them")
+    return grads
+
+
+def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float, *,
+                   eps: float = 1e-6) -> float:
+    """Rescale all gradients together, in place, so that their global norm
+    is at most ``max_norm``, as ``torch.nn.utils.clip_grad_norm_``.
+
+    With the global norm n = sqrt(sum of all squared entries), every array
+    is multiplied by min(1, max_norm / (n + eps)): the direction of the
+    whole gradient is kept. Returns n, the norm *before* clipping.
+    Derived in :doc:`/chapters/13_vanishing_exploding_gradients`.
+    """
+    max_norm = check_float("max_norm", max_norm, minimum=0.0, strict_min=True)
+    eps = check_float("eps", eps, minimum=0.0)
+    grads = _checked_grads(grads)
+    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+    scale = min(1.0, max_norm / (total + eps))
+    for g in grads.values():
+        g *= scale
+    return total
+
+
+def clip_grad_value(grads: dict[str, np.ndarray], clip_value: float) -> None:
+    """Clip every gradient entry, in place, to [-clip_value, clip_value], as
+    ``torch.nn.utils.clip_grad_value_``.
+
+    Unlike :func:`clip_grad_norm` this changes the direction of the
+    gradient whenever some entries are clipped and others are not
+    (:doc:`/chapters/13_vanishing_exploding_gradients`).
+    """
+    clip_value = check_float("clip_value", clip_value, minimum=0.0,
+                             strict_min=True)
+    for g in _checked_grads(grads).values():
+        np.clip(g, -clip_value, clip_value, out=g)

@@ -104,6 +104,26 @@ class OneHiddenLayer:
         return one_hidden_layer_matrix(x, self.W, self.b, self.c, self.b0,
                                        self.activation_name)
 
+    def to_torch(self):
+        """The same network as ``torch.nn.Sequential(Linear(d, k), act,
+        Linear(k, 1))`` in float64, with these parameters copied in
+        (``Linear`` stores W with shape (k, d), as here).
+        """
+        import torch
+
+        W, b, c = (torch.tensor(np.asarray(a, dtype=float))
+                   for a in (self.W, self.b, self.c))
+        k, d = W.shape
+        act = activations.torch_module(self.activation_name)
+        net = torch.nn.Sequential(torch.nn.Linear(d, k), act,
+                                  torch.nn.Linear(k, 1)).double()
+        with torch.no_grad():
+            net[0].weight.copy_(W)
+            net[0].bias.copy_(b)
+            net[2].weight.copy_(c[None, :])
+            net[2].bias.fill_(float(self.b0))
+        return net
+
     @property
     def n_units(self) -> int:
         """Number of hidden units k."""

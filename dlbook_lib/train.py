@@ -79,7 +79,9 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
       builds a learning-rate scheduler from the optimiser, stepped once per
       epoch;
     * ``loss(output, target)`` defaults to the mean cross-entropy of logits;
-      ``y_dtype`` defaults to int64 labels for it and float32 otherwise;
+      ``y_dtype`` defaults to int64 labels for it and otherwise to the
+      floating dtype of the model's parameters, which the inputs also get
+      (float32, or float64 for a model converted with ``.double()``);
     * ``val = (x_val, y_val)`` adds validation curves; ``score`` (higher is
       better) selects the best epoch, whose weights the model gets back with
       ``restore_best=True``; ``patience=k`` stops after k epochs without a
@@ -111,16 +113,18 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
     if (restore_best or patience) and val is None:
         raise ValueError("restore_best and patience need validation data val")
     loss = F.cross_entropy if loss is None else loss
+    x_dtype = next((p.dtype for p in model.parameters()
+                    if p.is_floating_point()), torch.float32)
     if y_dtype is None:
-        y_dtype = torch.int64 if loss is F.cross_entropy else torch.float32
+        y_dtype = torch.int64 if loss is F.cross_entropy else x_dtype
     dev = default_device()
     model.to(dev)
-    x = _tensor("x", x, torch.float32, dev)
+    x = _tensor("x", x, x_dtype, dev)
     y = _tensor("y", y, y_dtype, dev)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
     if val is not None:
-        x_val = _tensor("val[0]", val[0], torch.float32, dev)
+        x_val = _tensor("val[0]", val[0], x_dtype, dev)
         y_val = _tensor("val[1]", val[1], y_dtype, dev)
 
     opt = optimizer(model.parameters())
@@ -180,7 +184,8 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
     return hist
 
 
-def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0):
+def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0,
+             batch_norm: bool = False):
     """A multilayer perceptron: Linear layers of the given sizes with an
     activation in between.
 
@@ -192,7 +197,9 @@ def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0):
     default initialisation, drawn with the global torch generator
     temporarily seeded with ``seed``; its previous
     state is restored afterwards, so building a model does not change later
-    random numbers.
+    random numbers. ``batch_norm=True`` puts a ``torch.nn.BatchNorm1d`` after
+    every hidden Linear layer, before its activation (the placement of
+    :doc:`/chapters/09_normalisation`).
     """
     import torch
     from torch import nn
@@ -204,6 +211,9 @@ def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0):
                          f"got {sizes}")
     activations.get(activation)  # fail early on an unknown name
     seed = check_int("seed", seed, minimum=0)
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm must be True or False, "
+                        f"got {batch_norm!r}")
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
@@ -211,6 +221,8 @@ def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0):
         for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(nn.Linear(n_in, n_out))
             if i < len(sizes) - 2:
+                if batch_norm:
+                    layers.append(nn.BatchNorm1d(n_out))
                 layers.append(activations.torch_module(activation))
         return nn.Sequential(*layers)
     finally:

@@ -83,6 +83,28 @@ def test_noisy_function_1d():
         data.noisy_function_1d(None, 5)
 
 
+def test_noisy_function_1d_with_input_dependent_noise():
+    def std(t):
+        return 0.05 + 0.5 * (t > 0)                 # two noise levels
+    x, y = data.noisy_function_1d(lambda t: 3 * t, 40000, noise_std=std,
+                                  seed=2)
+    r = y - 3 * x
+    assert np.std(r[x <= 0]) == pytest.approx(0.05, rel=0.03)
+    assert np.std(r[x > 0]) == pytest.approx(0.55, rel=0.03)
+    for noise in ("gaussian", "laplace"):             # same draws as a number
+        a = data.noisy_function_1d(np.sin, 50, noise_std=0.3, noise=noise,
+                                   seed=4)
+        b = data.noisy_function_1d(np.sin, 50, noise=noise, seed=4,
+                                   noise_std=lambda t: np.full_like(t, 0.3))
+        np.testing.assert_array_equal(a[1], b[1])
+    zero = data.noisy_function_1d(np.cos, 7, noise_std=lambda t: 0 * t)
+    np.testing.assert_array_equal(zero[1], np.cos(zero[0]))
+    with pytest.raises(ValueError, match="entries >= 0"):
+        data.noisy_function_1d(np.sin, 5, noise_std=lambda t: t - 2)
+    with pytest.raises(ValueError, match="same shape"):
+        data.noisy_function_1d(np.sin, 5, noise_std=lambda t: t[:2] ** 2)
+
+
 def test_batches_match_dataloader_convention():
     import torch
     from torch.utils.data import DataLoader
@@ -98,3 +120,30 @@ def test_batches_match_dataloader_convention():
         data.batches(10, 0)
     with pytest.raises(ValueError, match="leaves no batch"):
         data.batches(3, 5, drop_last=True)
+
+
+def test_xor_cloud():
+    x, y = data.xor(50, noise=0.1, seed=3)
+    assert x.shape == (200, 2) and x.dtype == np.float64 and y.dtype == np.int64
+    assert np.bincount(y).tolist() == [100, 100]
+    # each point's label is the XOR of the coordinates of its nearest corner
+    nearest = (x > 0.5).astype(np.int64)
+    assert np.mean((nearest[:, 0] ^ nearest[:, 1]) == y) > 0.97
+    assert np.std(x - nearest) == pytest.approx(0.1, rel=0.15)
+    again_x, again_y = data.xor(50, noise=0.1, seed=3)
+    np.testing.assert_array_equal(x, again_x)
+    np.testing.assert_array_equal(y, again_y)
+    assert not np.array_equal(x, data.xor(50, noise=0.1, seed=4)[0])
+
+
+def test_xor_four_points_and_bad_input():
+    x, y = data.xor(1, noise=0.0)
+    rows = sorted(zip(map(tuple, x), y))
+    assert rows == [((0.0, 0.0), 0), ((0.0, 1.0), 1), ((1.0, 0.0), 1),
+                    ((1.0, 1.0), 0)]
+    with pytest.raises(ValueError, match="n_per_corner"):
+        data.xor(0)
+    with pytest.raises(ValueError, match="noise"):
+        data.xor(5, noise=-0.1)
+    with pytest.raises(TypeError, match="seed"):
+        data.xor(5, seed=0.5)

@@ -56,3 +56,40 @@ def test_without_targets_no_gradient_and_clear_errors():
     assert all(s.grad_std is None for s in stats)
     with pytest.raises(TypeError, match="Sequential"):
         diagnostics.layer_statistics(nn.Linear(2, 2), torch.zeros(1, 2))
+
+
+class _Res(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return x + self.inner(x)
+
+
+def test_weight_grad_norms_in_order_including_nested_blocks():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(),
+                          _Res(nn.Sequential(nn.Linear(5, 5), nn.Tanh())),
+                          nn.Conv1d(1, 2, 3), nn.Flatten(),
+                          nn.Linear(6, 2)).double()
+    x = torch.randn(7, 4, dtype=torch.float64)
+    out = model[:3](x).unsqueeze(1)
+    model[5](model[4](model[3](out))).pow(2).sum().backward()
+    norms = diagnostics.weight_grad_norms(model)
+    assert list(norms) == ["0", "2.inner.0", "3", "5"]
+    for name, value in norms.items():
+        w = model.get_submodule(name).weight.grad
+        assert value == pytest.approx(np.sqrt((w.numpy() ** 2).sum()),
+                                      rel=1e-12)
+    model.zero_grad(set_to_none=False)       # zero gradients: norms 0
+    assert all(v == 0.0 for v in diagnostics.weight_grad_norms(model).values())
+
+
+def test_weight_grad_norms_errors():
+    with pytest.raises(ValueError, match="call loss.backward"):
+        diagnostics.weight_grad_norms(net())
+    with pytest.raises(ValueError, match="no linear or convolutional"):
+        diagnostics.weight_grad_norms(nn.Sequential(nn.ReLU()))
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        diagnostics.weight_grad_norms([nn.Linear(2, 2)])

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from dlbook_lib import init, layers, optim
+from dlbook_lib import activations, init, layers, losses, optim
 from dlbook_lib.numeric import numerical_gradient
 
 TOL = dict(rtol=1e-10, atol=1e-10)
@@ -256,3 +256,292 @@ def test_batchnorm_bad_inputs():
     # backward trusts dy (validation happens where data enters: the call)
     with pytest.raises(TypeError, match="mode must be True or False"):
         bn.train("yes")
+
+
+# --- the network of chapter 05: layers.mlp against torch, to_torch ----------
+# (moved here with the removal of the old NumPy MLP module and its tests; the
+# losses themselves and the activations are tested against torch in
+# test_losses.py and test_activations.py)
+
+F = torch.nn.functional
+
+
+def loss_and_grad(loss, out, target):
+    """The mean loss and its gradient dL/d(output), from dlbook_lib.losses."""
+    if loss == "mse":
+        return losses.mse(out, target), losses.mse_grad(out, target)
+    return losses.cross_entropy(out, target), losses.cross_entropy_grad(out, target)
+
+
+def torch_loss(loss, out, target):
+    return F.mse_loss(out, target) if loss == "mse" else F.cross_entropy(out, target)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+@pytest.mark.parametrize("loss", ["mse", "cross_entropy"])
+@pytest.mark.parametrize("batch", [1, 7])
+def test_network_equals_torch_forward_and_backward(activation, loss, batch):
+    rng = np.random.default_rng(0)
+    net = layers.mlp([5, 8, 6, 4], activation, seed=3)
+    x = rng.normal(size=(batch, 5))
+    target = rng.integers(0, 4, size=batch) if loss == "cross_entropy" else rng.normal(size=(batch, 4))
+    out = net(x)
+    value, d_out = loss_and_grad(loss, out, target)
+    dx = net.backward(d_out)
+    model = layers.to_torch(net)
+    xt = torch.from_numpy(x).requires_grad_()
+    out_t = model(xt)
+    J = torch_loss(loss, out_t, torch.from_numpy(target))
+    J.backward()
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-12)
+    assert value == pytest.approx(J.item(), rel=1e-12)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    assert list(net.grads) == ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
+    for name, p in model.named_parameters():
+        g = net.grads[name]
+        assert g.shape == net.params[name].shape and g.dtype == np.float64
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-10, atol=1e-14, err_msg=name)
+
+
+def test_single_linear_layer_network_and_float32_input():
+    rng = np.random.default_rng(1)
+    net = layers.mlp([3, 2], "relu", seed=0)
+    assert [type(layer).__name__ for layer in net.layers] == ["Linear"]
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    y = np.array([0, 1, 1, 0])
+    out = net(x)                      # converted to float64 on entry
+    assert out.dtype == np.float64
+    net.backward(loss_and_grad("cross_entropy", out, y)[1])
+    model = layers.to_torch(net)
+    F.cross_entropy(model(torch.from_numpy(x.astype(np.float64))), torch.from_numpy(y)).backward()
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(net.grads[name], p.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("batch", [1, 6])
+def test_linear_layer_matches_autograd(batch):
+    rng = np.random.default_rng(2)
+    lin = layers.Linear(4, 3, rng=2)
+    x = rng.normal(size=(batch, 4))
+    dy = rng.normal(size=(batch, 3))
+    xt = torch.tensor(x, requires_grad=True)
+    W = torch.tensor(lin.params["weight"], requires_grad=True)
+    b = torch.tensor(lin.params["bias"], requires_grad=True)
+    y = F.linear(xt, W, b)
+    y.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(lin(x), y.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(lin.backward(dy), xt.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(lin.grads["weight"], W.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(lin.grads["bias"], b.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "elu", "gelu"])
+def test_activation_layer_backward_matches_autograd(name):
+    rng = np.random.default_rng(3)
+    z = np.concatenate([rng.normal(scale=3.0, size=(5, 4)), np.zeros((1, 4)),
+                        np.array([[-40.0, 40.0, -1000.0, 1000.0]])])  # kink and extremes
+    dy = rng.normal(size=z.shape)
+    zt = torch.tensor(z, requires_grad=True)
+    activations.torch_module(name)(zt).backward(torch.from_numpy(dy))
+    layer = layers.Activation(name)
+    layer(z)
+    np.testing.assert_allclose(layer.backward(dy), zt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(layer.backward(np.zeros_like(dy)), 0.0)  # zero upstream gradient
+    assert layer.params == {} and layer.grads == {}
+
+
+def test_zero_gradient_at_a_perfect_mse_fit():
+    net = layers.mlp([2, 3, 2], "tanh", seed=0)
+    x = np.ones((3, 2))
+    target = net(x).copy()
+    value, d_out = loss_and_grad("mse", net(x), target)
+    net.backward(d_out)
+    assert value == 0.0
+    assert all(np.all(g == 0.0) for g in net.grads.values())
+
+
+def test_mlp_builder_is_seeded_and_draws_like_nn_linear():
+    a, b = layers.mlp([10, 20, 3], "tanh", seed=5), layers.mlp([10, 20, 3], "tanh", seed=5)
+    c = layers.mlp([10, 20, 3], "tanh", seed=6)
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+    assert not np.array_equal(a.params["0.weight"], c.params["0.weight"])
+    for name, n_in in (("0", 10), ("2", 20)):
+        for kind in ("weight", "bias"):
+            assert np.abs(a.params[f"{name}.{kind}"]).max() <= 1 / np.sqrt(n_in)
+    assert repr(a) == "Sequential(Linear(10, 20), Activation('tanh'), Linear(20, 3))"
+
+
+def test_to_torch_equals_the_numpy_network_in_training_and_eval_mode():
+    net, _ = network()                        # Linear, BatchNorm, ReLU, Linear
+    rng = np.random.default_rng(4)
+    net.forward(rng.normal(2.0, 3.0, size=(9, 6)))   # running statistics move away from 0, 1
+    for mode in ("train", "eval"):
+        getattr(net, mode)()
+        model = layers.to_torch(net)
+        assert model.training == net.training and model[1].training == net.training
+        x, dy = rng.normal(size=(5, 6)), rng.normal(size=(5, 3))
+        xt = torch.from_numpy(x).requires_grad_()
+        yt = model(xt)
+        yt.backward(torch.from_numpy(dy))
+        np.testing.assert_allclose(net.forward(x), yt.detach().numpy(), **TOL)
+        np.testing.assert_allclose(net.backward(dy), xt.grad.numpy(), **TOL)
+        for name, p in model.named_parameters():
+            np.testing.assert_allclose(net.grads[name], p.grad.numpy(), **TOL, err_msg=name)
+        np.testing.assert_allclose(model[1].running_mean.numpy(), net.layers[1].running_mean, **TOL)
+        np.testing.assert_allclose(model[1].running_var.numpy(), net.layers[1].running_var, **TOL)
+
+
+def test_to_torch_copies_weights_and_leaves_the_random_state_alone():
+    net = layers.mlp([3, 4, 2], "relu", seed=0)
+    state = torch.get_rng_state()
+    model = layers.to_torch(net)
+    assert torch.equal(state, torch.get_rng_state())
+    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Linear"]
+    assert [n for n, _ in model.named_parameters()] == list(net.params)
+    assert all(p.dtype == torch.float64 for p in model.parameters())
+    np.testing.assert_array_equal(model[2].bias.detach().numpy(), net.params["2.bias"])
+    with torch.no_grad():
+        model[0].weight.zero_()                          # a copy, not the same memory
+    assert np.abs(net.params["0.weight"]).max() > 0
+
+
+def test_to_torch_refuses_what_it_cannot_copy():
+    with pytest.raises(TypeError, match="must be a dlbook_lib.layers.Sequential"):
+        layers.to_torch(layers.Linear(2, 2))
+    with pytest.raises(ValueError, match="no torch.nn twin"):
+        layers.to_torch(layers.Sequential(layers.Linear(2, 2), layers.Activation("hard_sigmoid")))
+    with pytest.raises(ValueError, match="learns its own parameter"):
+        layers.to_torch(layers.Sequential(layers.Activation("prelu")))
+
+
+@pytest.mark.parametrize(
+    "call, exc, msg",
+    [
+        (lambda: layers.mlp([3]), ValueError, "needs an input and an output size"),
+        (lambda: layers.mlp([3, 0]), ValueError, r"sizes\[1\] must be >= 1"),
+        (lambda: layers.mlp([3, 2.5]), TypeError, r"sizes\[1\] must be an integer"),
+        (lambda: layers.mlp([3, 2], seed=-1), ValueError, "seed must be >= 0"),
+        (lambda: layers.Linear(0, 2), ValueError, "n_in must be >= 1"),
+        (lambda: layers.Linear(2, 2, init="xavier"), TypeError, "init must be a scheme"),
+        (lambda: layers.Activation("swish"), ValueError, "unknown activation 'swish'"),
+        (lambda: layers.mlp([3, 2])(np.ones((2, 4))), ValueError, r"Linear\(3, 2\) needs input of shape \(B, 3\)"),
+        (lambda: layers.mlp([3, 4, 2])(np.ones(3)), ValueError, r"needs input of shape \(B, 3\).*got \(3,\)"),
+        (lambda: layers.Linear(3, 2)(np.ones((2, 3, 1))), ValueError, "one example per row"),
+        (lambda: layers.mlp([3, 2])(np.ones((0, 3))), ValueError, "empty"),
+        (lambda: layers.mlp([3, 2])([["a", "b", "c"]]), TypeError, "numbers"),
+        (lambda: layers.mlp([3, 2])(np.array([[0.0, np.inf, 1.0]])), ValueError, "NaN or infinite"),
+    ],
+)
+def test_bad_inputs_at_the_entry_points_are_named(call, exc, msg):
+    with pytest.raises(exc, match=msg):
+        call()
+
+
+# --- residual blocks (chapter 13) ---------------------------------------------
+
+class TorchResidual(nn.Module):
+    """x + inner(x), the torch twin of layers.Residual."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return x + self.inner(x)
+
+
+def residual_network():
+    """Linear -> Residual(Linear, tanh, Linear) -> Residual(Linear, ReLU)
+    -> Linear, ours and torch's with the same weights (float64)."""
+    net = layers.Sequential(
+        layers.Linear(5, 6, rng=1),
+        layers.Residual(layers.Sequential(layers.Linear(6, 4, rng=2),
+                                          layers.Activation("tanh"),
+                                          layers.Linear(4, 6, rng=3))),
+        layers.Residual(layers.Sequential(layers.Linear(6, 6, rng=4),
+                                          layers.Activation("relu"))),
+        layers.Linear(6, 3, rng=5))
+    d = torch.float64
+    model = nn.Sequential(
+        nn.Linear(5, 6, dtype=d),
+        TorchResidual(nn.Sequential(nn.Linear(6, 4, dtype=d), nn.Tanh(),
+                                    nn.Linear(4, 6, dtype=d))),
+        TorchResidual(nn.Sequential(nn.Linear(6, 6, dtype=d), nn.ReLU())),
+        nn.Linear(6, 3, dtype=d))
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.from_numpy(net.params[name]))
+    return net, model
+
+
+def test_residual_names_forward_backward_and_grads_equal_torch(rng):
+    net, model = residual_network()
+    assert list(net.params) == [n for n, _ in model.named_parameters()]
+    assert "1.inner.0.weight" in net.params
+    for batch in (9, 1):
+        x, dy = rng.normal(size=(batch, 5)), rng.normal(size=(batch, 3))
+        xt = torch.from_numpy(x).requires_grad_()
+        model.zero_grad()
+        yt = model(xt)
+        yt.backward(torch.from_numpy(dy))
+        np.testing.assert_allclose(net(x), yt.detach().numpy(), **TOL)
+        np.testing.assert_allclose(net.backward(dy), xt.grad.numpy(), **TOL)
+        for name, p in model.named_parameters():
+            np.testing.assert_allclose(net.grads[name], p.grad.numpy(), **TOL,
+                                       err_msg=name)
+
+
+def test_residual_jacobian_is_identity_plus_inner_jacobian(rng):
+    inner = layers.Sequential(layers.Linear(4, 4, rng=0),
+                              layers.Activation("sigmoid"))
+    block = layers.Residual(inner)
+    x = rng.normal(size=(1, 4))
+
+    def rows(layer):            # Jacobian row by row: backward of e_i
+        layer.forward(x)
+        return np.array([layer.backward(np.eye(4)[[i]])[0] for i in range(4)])
+
+    np.testing.assert_allclose(rows(block), np.eye(4) + rows(inner),
+                               rtol=1e-14, atol=1e-15)
+    fd = numerical_gradient(lambda v: float(block.forward(v)[0, 2]), x)
+    np.testing.assert_allclose(rows(block)[2], fd[0], rtol=1e-7, atol=1e-9)
+
+
+def test_residual_zero_branch_is_identity_and_zero_upstream_gradient(rng):
+    lin = layers.Linear(3, 3, init=lambda shape, rng: np.zeros(shape))
+    block = layers.Residual(lin)
+    x = rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(block(x), x)
+    g = rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(block.backward(g), g)  # identity path
+    np.testing.assert_allclose(block.grads["inner.weight"], g.T @ x)
+    np.testing.assert_array_equal(block.backward(np.zeros((4, 3))),
+                                  np.zeros((4, 3)))
+    assert not block.grads["inner.weight"].any()
+
+
+def test_residual_optimiser_updates_the_inner_arrays_and_modes_propagate():
+    inner = layers.Sequential(layers.Linear(2, 2, rng=0), layers.BatchNorm(2))
+    block = layers.Residual(inner)
+    block.forward(np.arange(8.0).reshape(4, 2))
+    block.backward(np.array([[1.0, -2.0], [0.5, 3.0], [-1.0, 0.0],
+                             [2.0, 1.0]]))
+    before = inner.layers[0].params["weight"].copy()
+    optim.SGD(0.1).step(block.params, block.grads)
+    assert not np.allclose(inner.layers[0].params["weight"], before)
+    block.eval()
+    assert not inner.training and not inner.layers[1].training
+    block.train()
+    assert inner.layers[1].training
+
+
+def test_residual_bad_inputs():
+    with pytest.raises(TypeError, match="not a dlbook_lib.layers.Layer"):
+        layers.Residual(nn.Linear(2, 2))
+    block = layers.Residual(layers.Linear(3, 2))
+    with pytest.raises(ValueError, match=r"maps \(4, 3\) to \(4, 2\)"):
+        block(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        layers.Residual(layers.Linear(2, 2))(np.array([[np.inf, 0.0]]))
+    with pytest.raises(TypeError, match="mode must be True or False"):
+        block.train(1)

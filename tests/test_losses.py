@@ -279,3 +279,59 @@ def test_binary_cross_entropy_bad_inputs():
         losses.binary_cross_entropy_with_logits([0.5], [2.0])
     with pytest.raises(ValueError, match="no broadcasting"):
         losses.binary_cross_entropy_with_logits_grad([0.5, 0.1], [1.0])
+
+
+# ------------------------------------------------------------------ Gaussian likelihood
+@pytest.mark.parametrize("shape", [(1,), (50,), (3, 4)])
+def test_gaussian_nll_matches_torch_value_and_gradients(rng, shape):
+    mu, y = rng.normal(size=shape), rng.normal(size=shape)
+    var = rng.uniform(0.05, 3.0, size=shape)
+    var.flat[0] = 1e-9                      # below eps: clamped
+    for full in (False, True):
+        mt, vt = t(mu, grad=True), t(var, grad=True)
+        value = F.gaussian_nll_loss(mt, t(y), vt, full=full, eps=1e-6)
+        value.backward()
+        assert losses.gaussian_nll(mu, var, y, full=full) == pytest.approx(
+            value.item(), rel=RTOL)
+        g_mu, g_var = losses.gaussian_nll_grad(mu, var, y)
+        np.testing.assert_allclose(g_mu, mt.grad.numpy(), rtol=RTOL)
+        np.testing.assert_allclose(g_var, vt.grad.numpy(), rtol=RTOL)
+    assert losses.gaussian_nll(mu, var, y, full=True) - losses.gaussian_nll(
+        mu, var, y) == pytest.approx(0.5 * np.log(2 * np.pi), abs=1e-8)
+    # (the clamped entry makes the loss about 1e6: round-off of 1e-10)
+
+
+def test_gaussian_nll_is_the_normal_density_and_matches_finite_differences(rng):
+    mu, y = rng.normal(size=20), rng.normal(size=20)
+    var = rng.uniform(0.2, 2.0, size=20)
+    logp = torch.distributions.Normal(t(mu), t(np.sqrt(var))).log_prob(t(y))
+    assert losses.gaussian_nll(mu, var, y, full=True) == pytest.approx(
+        -logp.mean().item(), rel=RTOL)
+    g_mu, g_var = losses.gaussian_nll_grad(mu, var, y)
+    np.testing.assert_allclose(g_mu, numerical_gradient(
+        lambda m: losses.gaussian_nll(m, var, y), mu), rtol=1e-6)
+    np.testing.assert_allclose(g_var, numerical_gradient(
+        lambda v: losses.gaussian_nll(mu, v, y), var), rtol=1e-6)
+
+
+def test_gaussian_nll_variance_gradient_vanishes_at_the_squared_residual(rng):
+    mu, y = rng.normal(size=10), rng.normal(size=10)
+    best = (y - mu) ** 2
+    np.testing.assert_allclose(losses.gaussian_nll_grad(mu, best, y)[1], 0,
+                               atol=1e-12)
+    _, g_var = losses.gaussian_nll_grad(mu, 2 * best, y)
+    assert np.all(g_var > 0)                # too large a variance: shrink it
+    # a zero residual and a zero variance: the clamped value eps is used
+    assert losses.gaussian_nll([1.0], [0.0], [1.0], eps=1e-4) == pytest.approx(
+        0.5 * np.log(1e-4), rel=RTOL)
+
+
+def test_gaussian_nll_bad_inputs():
+    with pytest.raises(ValueError, match="var must be >= 0"):
+        losses.gaussian_nll([0.0, 1.0], [1.0, -0.5], [0.0, 0.0])
+    with pytest.raises(ValueError, match="one variance per prediction"):
+        losses.gaussian_nll([0.0, 1.0], [1.0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="shape"):
+        losses.gaussian_nll_grad([0.0, 1.0], [1.0, 1.0], [0.0])
+    with pytest.raises(ValueError, match="eps"):
+        losses.gaussian_nll([0.0], [1.0], [0.0], eps=0.0)

@@ -208,3 +208,407 @@ def test_run_stops_on_divergence_and_rules_validate():
         optim.SGD(0.1, nesterov=True)
     with pytest.raises(TypeError, match="Optimizer"):
         optim.run("sgd", quad_loss, quad_grad, [1.0], steps=1)
+
+
+# --- optim.run with mini-batches ---------------------------------------------
+
+def test_run_with_batches_equals_torch_minibatch_sgd():
+    from dlbook_lib import data, regression
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=11), rng.normal(size=11)
+    # two epochs of data.batches, the second ending in a batch of one
+    plan = data.batches(11, 4, seed=0) + data.batches(11, 5, seed=1)
+    traj = optim.run(optim.SGD(0.1),
+                     lambda th: regression.line_mse(th, x, y),
+                     lambda th, idx: regression.line_mse_grad(th, x[idx],
+                                                              y[idx]),
+                     [0.5, -0.5], batches=plan)
+    assert traj.params.shape == (len(plan) + 1, 2) == (7, 2)
+    th = torch.tensor([0.5, -0.5], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([th], lr=0.1)
+    ref = [th.detach().numpy().copy()]
+    for idx in plan:
+        opt.zero_grad()
+        ((torch.tensor(y[idx]) - th[0] - th[1] * torch.tensor(x[idx])) ** 2
+         ).mean().backward()
+        opt.step()
+        ref.append(th.detach().numpy().copy())
+    np.testing.assert_allclose(traj.params, np.array(ref), rtol=1e-12,
+                               atol=1e-14)
+    # the recorded loss is the full-data loss at every iterate
+    np.testing.assert_allclose(
+        traj.losses, [regression.line_mse(p, x, y) for p in traj.params],
+        rtol=1e-14)
+
+
+def test_run_with_batches_steps_and_lookahead():
+    seen = []
+
+    def grad(th, batch):
+        seen.append(batch)
+        return quad_grad(th)
+
+    # steps may use a prefix of the batches; the grad sees them in order
+    short = optim.run(optim.SGD(0.02), quad_loss, grad, np.ones(4),
+                      steps=2, batches=["a", "b", "c"])
+    assert seen == ["a", "b"] and short.params.shape == (3, 4)
+    full = optim.run(optim.SGD(0.02), quad_loss, quad_grad, np.ones(4),
+                     steps=3)
+    np.testing.assert_array_equal(short.params, full.params[:3])
+    assert optim.run(optim.SGD(0.02), quad_loss, grad, np.ones(4),
+                     batches=[]).params.shape == (1, 4)
+    # a batch-independent gradient gives plain run's path, look-ahead too
+    mu = 0.9
+    with_batches = optim.run(optim.NesterovLookahead(0.02, momentum=mu),
+                             quad_loss, lambda th, b: quad_grad(th),
+                             np.ones(4), batches=range(30)).params
+    plain = optim.run(optim.NesterovLookahead(0.02, momentum=mu), quad_loss,
+                      quad_grad, np.ones(4), steps=30).params
+    np.testing.assert_array_equal(with_batches, plain)
+    with pytest.raises(ValueError, match="only 3 batches"):
+        optim.run(optim.SGD(0.02), quad_loss, grad, np.ones(4), steps=4,
+                  batches=["a", "b", "c"])
+    with pytest.raises(TypeError, match="needs steps"):
+        optim.run(optim.SGD(0.02), quad_loss, quad_grad, np.ones(4))
+    with pytest.raises(ValueError, match="grad returned shape"):
+        optim.run(optim.SGD(0.02), quad_loss, lambda th, b: np.zeros(3),
+                  np.ones(4), batches=[0])
+
+
+# --- adaptive rules (AdaGrad, RMSProp, Adam, AdamW) and one_cycle ---------
+# (chapter 12). The torch twins run in float64 through optim.run_torch, which
+# is itself checked against the independent harness torch_rule_path above.
+
+LR_SCHED = torch.optim.lr_scheduler
+ADAPTIVE = {
+    "adagrad": (lambda: optim.AdaGrad(0.1),
+                lambda p: torch.optim.Adagrad(p, lr=0.1), None),
+    "adagrad+decay+lr_decay": (
+        lambda: optim.AdaGrad(lambda t: 0.1 / (1 + t * 0.05),
+                              weight_decay=0.1),
+        lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.05,
+                                      weight_decay=0.1), None),
+    "rmsprop": (lambda: optim.RMSProp(1e-3),
+                lambda p: torch.optim.RMSprop(p, lr=1e-3), None),
+    "rmsprop+momentum+decay": (
+        lambda: optim.RMSProp(1e-4, alpha=0.9, momentum=0.9,
+                              weight_decay=0.1, eps=1e-6),
+        lambda p: torch.optim.RMSprop(p, lr=1e-4, alpha=0.9, momentum=0.9,
+                                      weight_decay=0.1, eps=1e-6), None),
+    "rmsprop+step schedule": (
+        lambda: optim.RMSProp(optim.step_decay(1e-3, 20, 0.5)),
+        lambda p: torch.optim.RMSprop(p, lr=1e-3),
+        lambda o: LR_SCHED.StepLR(o, 20, 0.5)),
+    "adam": (lambda: optim.Adam(0.05),
+             lambda p: torch.optim.Adam(p, lr=0.05), None),
+    "adam+l2": (lambda: optim.Adam(0.05, weight_decay=0.1),
+                lambda p: torch.optim.Adam(p, lr=0.05, weight_decay=0.1),
+                None),
+    "adam+amsgrad+betas": (
+        lambda: optim.Adam(0.05, betas=(0.8, 0.99), amsgrad=True, eps=1e-6),
+        lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.8, 0.99),
+                                   amsgrad=True, eps=1e-6), None),
+    "adam+one_cycle": (
+        lambda: optim.Adam(optim.one_cycle(0.1, 60)),
+        lambda p: torch.optim.Adam(p, lr=0.1),
+        lambda o: LR_SCHED.OneCycleLR(o, 0.1, total_steps=60,
+                                      cycle_momentum=False)),
+    "adamw": (lambda: optim.AdamW(0.05, weight_decay=0.5),
+              lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.5),
+              None),
+    "adamw+amsgrad+cosine": (
+        lambda: optim.AdamW(optim.cosine(0.05, 60, 1e-3), amsgrad=True),
+        lambda p: torch.optim.AdamW(p, lr=0.05, amsgrad=True),
+        lambda o: LR_SCHED.CosineAnnealingLR(o, T_max=60, eta_min=1e-3)),
+}
+
+
+@pytest.mark.parametrize("name", ADAPTIVE)
+def test_adaptive_rules_equal_torch_over_60_steps(name):
+    ours, theirs, sched = ADAPTIVE[name]
+    rule = ours()
+    path = optim.run(rule, rosen_loss, rosen_grad, [-1.2, 1.0],
+                     steps=60).params
+    ref = optim.run_torch(theirs, rosen_loss, rosen_grad, [-1.2, 1.0],
+                          steps=60, make_scheduler=sched).params
+    np.testing.assert_allclose(path, ref, rtol=1e-10, atol=1e-12)
+    assert rule.t == 60 and np.abs(path[-1] - path[0]).max() > 1e-3
+
+
+def test_run_torch_equals_an_independent_torch_loop():
+    make = lambda p: torch.optim.SGD(p, lr=1e-3, momentum=0.9)
+    traj = optim.run_torch(make, rosen_loss, rosen_grad, [-1.2, 1.0],
+                           steps=40)
+    np.testing.assert_array_equal(traj.params,
+                                  torch_rule_path([-1.2, 1.0], 40, make))
+    np.testing.assert_allclose(traj.losses,
+                               [rosen_loss(p) for p in traj.params])
+    assert optim.run_torch(make, rosen_loss, rosen_grad, [0.0, 0.0],
+                           steps=0).params.shape == (1, 2)
+    with pytest.raises(TypeError, match="callables"):
+        optim.run_torch("adam", rosen_loss, rosen_grad, [0.0], steps=1)
+    with pytest.raises(ValueError, match="grad returned shape"):
+        optim.run_torch(make, rosen_loss, lambda th: np.zeros(3), [0.0, 0.0],
+                        steps=1)
+
+
+def test_two_parameters_of_different_shapes_keep_separate_state():
+    rng = np.random.default_rng(0)
+    w0, b0 = rng.normal(size=(3, 2)), rng.normal(size=2)
+    grads = [(rng.normal(size=(3, 2)), rng.normal(size=2) * 100)
+             for _ in range(30)]
+    for ours, theirs in [
+            (optim.Adam(0.01, amsgrad=True),
+             lambda ps: torch.optim.Adam(ps, lr=0.01, amsgrad=True)),
+            (optim.RMSProp(0.01, momentum=0.5),
+             lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.5)),
+            (optim.AdaGrad(0.1), lambda ps: torch.optim.Adagrad(ps, lr=0.1))]:
+        params = {"weight": w0.copy(), "bias": b0.copy()}
+        tw, tb = (torch.tensor(a, requires_grad=True) for a in (w0, b0))
+        opt = theirs([tw, tb])
+        for gw, gb in grads:
+            ours.step(params, {"weight": gw, "bias": gb})
+            tw.grad, tb.grad = torch.tensor(gw), torch.tensor(gb)
+            opt.step()
+        np.testing.assert_allclose(params["weight"], tw.detach().numpy(),
+                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(params["bias"], tb.detach().numpy(),
+                                   rtol=1e-12, atol=1e-14)
+        assert set(ours.state) == {"weight", "bias"}
+
+
+def test_adagrad_mean_form_is_the_sum_form_with_lr_growing_like_sqrt_t():
+    mean = optim.run(optim.AdaGrad(0.05, form="mean", eps=0.0), quad_loss,
+                     quad_grad, np.ones(4), steps=80).params
+    summed = optim.run(optim.AdaGrad(lambda t: 0.05 * np.sqrt(t + 1),
+                                     eps=0.0),
+                       quad_loss, quad_grad, np.ones(4), steps=80).params
+    np.testing.assert_allclose(mean, summed, rtol=1e-12, atol=1e-14)
+    plain = optim.run(optim.AdaGrad(0.05, eps=0.0), quad_loss, quad_grad,
+                      np.ones(4), steps=80).params
+    assert np.abs(plain - mean).max() > 1e-2
+    # with a constant gradient g the t-th sum-form step is lr / sqrt(t)
+    rule, p = optim.AdaGrad(0.3, eps=0.0), {"w": np.zeros(3)}
+    steps = []
+    for _ in range(5):
+        before = p["w"].copy()
+        rule.step(p, {"w": np.array([2.0, -0.5, 1e-3])})
+        steps.append(before - p["w"])
+    np.testing.assert_allclose(np.array(steps)[:, 0],
+                               0.3 / np.sqrt(np.arange(1, 6)), rtol=1e-14)
+    np.testing.assert_allclose(np.abs(steps), np.abs(steps)[:, :1] *
+                               np.ones((1, 3)), rtol=1e-12)
+
+
+def test_adam_without_bias_correction_has_the_derived_step_ratio():
+    b1, b2, lr = 0.9, 0.999, 0.01
+    t = np.arange(1, 301)
+    for correct in (True, False):
+        rule, p = optim.Adam(lr, eps=0.0, bias_correction=correct), {
+            "w": np.zeros(2)}
+        steps = []
+        for _ in t:
+            before = p["w"].copy()
+            rule.step(p, {"w": np.array([3.0, -1e-4])})
+            steps.append((before - p["w"]) / lr)
+        steps = np.array(steps)
+        expected = 1.0 if correct else (1 - b1 ** t) / np.sqrt(1 - b2 ** t)
+        np.testing.assert_allclose(steps[:, 0], expected * np.ones_like(t),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(steps[:, 1], -steps[:, 0], rtol=1e-12)
+
+
+def test_zero_gradients_and_weight_decay_closed_forms():
+    for rule in (optim.AdaGrad(0.1), optim.RMSProp(0.1, momentum=0.9),
+                 optim.Adam(0.1, amsgrad=True),
+                 optim.AdamW(0.1, weight_decay=0)):
+        p = {"w": np.array([1.0, -2.0])}
+        for _ in range(5):
+            rule.step(p, {"w": np.zeros(2)})
+        np.testing.assert_array_equal(p["w"], [1.0, -2.0])
+    # AdamW with a zero gradient only decays: w_t = (1 - lr wd)^t w_0
+    rule, p = optim.AdamW(0.1, weight_decay=0.5), {"w": np.array([1.0, -2.0])}
+    for _ in range(7):
+        rule.step(p, {"w": np.zeros(2)})
+    np.testing.assert_allclose(p["w"], 0.95 ** 7 * np.array([1.0, -2.0]),
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"three_phase": True}, {"anneal": "linear"},
+    {"three_phase": True, "anneal": "linear", "pct_start": 0.25},
+    {"pct_start": 0.45, "div_factor": 10.0, "final_div_factor": 100.0},
+])
+def test_one_cycle_equals_torch_one_cycle_lr(kwargs):
+    total = 97
+    schedule = optim.one_cycle(0.2, total, **kwargs)
+    theirs = dict(kwargs)
+    if "anneal" in theirs:
+        theirs["anneal_strategy"] = theirs.pop("anneal")
+    th = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([th], lr=0.2, momentum=0.9)
+    sched = LR_SCHED.OneCycleLR(opt, max_lr=0.2, total_steps=total, **theirs)
+    ref = []
+    for _ in range(total):
+        ref.append(sched.get_last_lr()[0])
+        opt.step()
+        sched.step()
+    ours = [schedule(t) for t in range(total)]
+    np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
+    div = kwargs.get("div_factor", 25.0)
+    assert ours[0] == pytest.approx(0.2 / div, rel=1e-12)
+    # max_lr itself is reached only when pct_start * total is an integer
+    assert max(ours) <= 0.2 * (1 + 1e-12)
+    assert optim.one_cycle(0.2, 100, **kwargs)(
+        round(kwargs.get("pct_start", 0.3) * 100) - 1) == pytest.approx(0.2)
+    lr_min = 0.2 / div / kwargs.get("final_div_factor", 1e4)
+    assert ours[-1] == pytest.approx(lr_min, rel=1e-9)
+    assert schedule(total + 50) == ours[-1]   # stays at the minimum
+
+
+def test_adaptive_rules_and_one_cycle_reject_bad_inputs():
+    cases = [
+        (lambda: optim.AdaGrad(0.1, form="rms"), "form"),
+        (lambda: optim.AdaGrad(0.1, eps=-1e-10), "eps"),
+        (lambda: optim.AdaGrad(-0.1), "lr"),
+        (lambda: optim.RMSProp(0.1, alpha=1.0), "alpha"),
+        (lambda: optim.RMSProp(0.1, momentum=-0.5), "momentum"),
+        (lambda: optim.RMSProp(0.1, weight_decay=-1.0), "weight_decay"),
+        (lambda: optim.Adam(0.1, betas=(0.9, 1.0)), "beta2"),
+        (lambda: optim.Adam(0.1, betas=(-0.1, 0.999)), "beta1"),
+        (lambda: optim.Adam(0.1, betas=0.9), "pair"),
+        (lambda: optim.Adam(0.0), "lr"),
+        (lambda: optim.AdamW(0.1, weight_decay=-0.01), "weight_decay"),
+        (lambda: optim.one_cycle(0.1, 100, anneal="cosine"), "anneal"),
+        (lambda: optim.one_cycle(0.1, 100, pct_start=1.5), "pct_start"),
+        (lambda: optim.one_cycle(0.0, 100), "max_lr"),
+        (lambda: optim.one_cycle(0.1, 100, pct_start=0.01), "no steps"),
+        (lambda: optim.one_cycle(0.1, 10, pct_start=1.0), "no steps"),
+        (lambda: optim.one_cycle(0.1, 10, pct_start=0.6, three_phase=True),
+         "no steps"),
+        (lambda: optim.one_cycle(0.1, 100, div_factor=0.0), "div_factor"),
+    ]
+    for make, words in cases:
+        with pytest.raises(ValueError, match=words):
+            make()
+    with pytest.raises(TypeError, match="integer"):
+        optim.one_cycle(0.1, 10.5)
+
+
+# --- gradient clipping (chapter 13) -------------------------------------------
+
+def grads_pair(seed, scale):
+    """A grads dict of float64 arrays and torch parameters with the same
+    gradients."""
+    rng = np.random.default_rng(seed)
+    grads = {"0.weight": scale * rng.normal(size=(4, 3)),
+             "0.bias": scale * rng.normal(size=4),
+             "1.weight": scale * rng.normal(size=(2, 4))}
+    params = []
+    for g in grads.values():
+        p = torch.zeros(g.shape, dtype=torch.float64, requires_grad=True)
+        p.grad = torch.tensor(g)
+        params.append(p)
+    return grads, params
+
+
+@pytest.mark.parametrize("scale, max_norm", [(10.0, 1.0), (1e-3, 1e-5),
+                                             (1.0, 0.5), (0.1, 5.0),
+                                             (1e-7, 1e-6)])
+def test_clip_grad_norm_equals_torch(scale, max_norm):
+    grads, params = grads_pair(0, scale)
+    before = {k: g.copy() for k, g in grads.items()}
+    total = optim.clip_grad_norm(grads, max_norm)
+    total_t = torch.nn.utils.clip_grad_norm_(params, max_norm)
+    assert total == pytest.approx(total_t.item(), rel=1e-12)
+    for g, p in zip(grads.values(), params):
+        np.testing.assert_allclose(g, p.grad.numpy(), rtol=1e-12, atol=0)
+    new_norm = np.sqrt(sum((g ** 2).sum() for g in grads.values()))
+    if total + 1e-6 > max_norm:  # clipped: norm max_norm * n / (n + 1e-6);
+        # with max_norm ~ eps this happens although n < max_norm
+        assert new_norm == pytest.approx(max_norm * total / (total + 1e-6),
+                                         rel=1e-12)
+        assert new_norm < max_norm
+    else:                    # below the threshold: unchanged (no-op)
+        for k, g in grads.items():
+            np.testing.assert_array_equal(g, before[k])
+
+
+def test_clip_grad_norm_keeps_the_direction_and_eps_matters():
+    grads, _ = grads_pair(1, 3.0)
+    flat = np.concatenate([g.ravel() for g in grads.values()])
+    optim.clip_grad_norm(grads, 1.0)
+    clipped = np.concatenate([g.ravel() for g in grads.values()])
+    cos = flat @ clipped / np.linalg.norm(flat) / np.linalg.norm(clipped)
+    assert cos == pytest.approx(1.0, abs=1e-14)
+    no_eps, _ = grads_pair(1, 3.0)
+    optim.clip_grad_norm(no_eps, 1.0, eps=0.0)
+    n0 = np.sqrt(sum((g ** 2).sum() for g in no_eps.values()))
+    assert n0 == pytest.approx(1.0, rel=1e-14)   # exactly max_norm
+    assert not np.allclose(no_eps["0.weight"], grads["0.weight"], rtol=1e-10,
+                           atol=0)
+
+
+def test_clip_grad_norm_of_a_zero_gradient_is_zero_and_a_noop():
+    grads = {"w": np.zeros((2, 3)), "b": np.zeros(2)}
+    p = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+    p.grad = torch.zeros(2, 3, dtype=torch.float64)
+    assert optim.clip_grad_norm(grads, 1.0) == 0.0
+    assert torch.nn.utils.clip_grad_norm_([p], 1.0).item() == 0.0
+    assert not grads["w"].any() and not grads["b"].any()
+
+
+@pytest.mark.parametrize("clip_value", [0.1, 1.0, 100.0])
+def test_clip_grad_value_equals_torch(clip_value):
+    grads, params = grads_pair(2, 1.0)
+    before = {k: g.copy() for k, g in grads.items()}
+    assert optim.clip_grad_value(grads, clip_value) is None
+    torch.nn.utils.clip_grad_value_(params, clip_value)
+    for g, p in zip(grads.values(), params):
+        np.testing.assert_array_equal(g, p.grad.numpy())
+        assert np.abs(g).max() <= clip_value
+    if clip_value == 100.0:  # nothing above the threshold: unchanged
+        for k, g in grads.items():
+            np.testing.assert_array_equal(g, before[k])
+    zero = {"w": np.zeros(3)}
+    optim.clip_grad_value(zero, clip_value)
+    assert not zero["w"].any()
+
+
+def test_clip_grad_value_changes_the_direction():
+    g0 = np.array([10.0, 1.0, -1.0])
+    grads = {"w": g0.copy()}
+    optim.clip_grad_value(grads, 1.0)
+    np.testing.assert_array_equal(grads["w"], [1.0, 1.0, -1.0])
+    cos = g0 @ grads["w"] / np.linalg.norm(g0) / np.linalg.norm(grads["w"])
+    assert cos == pytest.approx(12 / np.sqrt(102 * 3), rel=1e-14)
+
+
+def test_clipping_bad_inputs():
+    ok = {"w": np.ones(3)}
+    for clip in (optim.clip_grad_norm, optim.clip_grad_value):
+        with pytest.raises(ValueError, match="must be > 0"):
+            clip(ok, 0.0)
+        with pytest.raises(ValueError, match="must be > 0"):
+            clip(ok, -1.0)
+        with pytest.raises(ValueError, match="must be finite"):
+            clip(ok, float("inf"))
+        with pytest.raises(TypeError, match="must be a real number"):
+            clip(ok, "1")
+        with pytest.raises(TypeError, match="non-empty dict"):
+            clip({}, 1.0)
+        with pytest.raises(TypeError, match="non-empty dict"):
+            clip([np.ones(3)], 1.0)
+        with pytest.raises(TypeError, match="float NumPy array"):
+            clip({"w": [1.0, 2.0]}, 1.0)
+        with pytest.raises(TypeError, match="float NumPy array"):
+            clip({"w": np.ones(3, dtype=int)}, 1.0)
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            clip({"w": np.array([1.0, np.nan])}, 1.0)
+    with pytest.raises(ValueError, match="eps must be >= 0"):
+        optim.clip_grad_norm(ok, 1.0, eps=-1e-6)
+    # torch agrees that a non-finite norm is an error when asked to check
+    p = torch.zeros(2, requires_grad=True)
+    p.grad = torch.tensor([1.0, float("inf")])
+    with pytest.raises(RuntimeError):
+        torch.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)

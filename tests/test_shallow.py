@@ -182,3 +182,37 @@ def test_count_linear_pieces():
         shallow.count_linear_pieces([0.0], [0.0])
     with pytest.raises(ValueError, match="tol"):
         shallow.count_linear_pieces(x, x, tol=-1.0)
+
+
+@pytest.mark.parametrize("activation_name", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("n,d,k", [(1, 1, 1), (9, 2, 5)])
+def test_one_hidden_layer_to_torch_is_the_same_network(activation_name, n, d,
+                                                       k):
+    rng = np.random.default_rng(10 * d + k)
+    x, W, b, c, b0 = (rng.normal(size=(n, d)), rng.normal(size=(k, d)),
+                      rng.normal(size=k), rng.normal(size=k),
+                      float(rng.normal()))
+    model = shallow.OneHiddenLayer(W, b, c, b0, activation_name)
+    net = model.to_torch()
+    assert isinstance(net[1], type(activations.torch_module(activation_name)))
+    assert sum(p.numel() for p in net.parameters()) == model.n_params
+    assert all(p.dtype == torch.float64 for p in net.parameters())
+    with torch.no_grad():
+        out = net(torch.tensor(x))[:, 0].numpy()
+    # against the loops, which share no code with torch's layers
+    np.testing.assert_allclose(
+        out, shallow.one_hidden_layer_loop(x, W, b, c, b0, activation_name),
+        rtol=1e-12, atol=1e-13)
+    # the copy is a copy: changing the torch net leaves the model alone
+    with torch.no_grad():
+        net[0].weight.zero_()
+    np.testing.assert_array_equal(model.W, W)
+
+
+def test_one_hidden_layer_to_torch_accepts_lists():
+    net = shallow.OneHiddenLayer([[1.0], [-1.0]], [0, 1], [2, 3], 1,
+                                 "relu").to_torch()
+    with torch.no_grad():
+        out = net(torch.tensor([[0.5], [2.0]], dtype=torch.float64))
+    # 1 + 2 relu(0.5) + 3 relu(0.5) = 3.5;  1 + 2 relu(2) + 3 relu(-1) = 5
+    np.testing.assert_array_equal(out[:, 0].numpy(), [3.5, 5.0])

@@ -133,3 +133,55 @@ def test_drop_last_before_step_and_on_step_stop():
         train.fit(train.make_mlp([8, 2]), x, y, epochs=1, batch_size=100,
                   drop_last=True,
                   optimizer=lambda ps: torch.optim.SGD(ps, lr=0.1))
+
+
+def test_make_mlp_batch_norm_after_each_hidden_linear():
+    from torch import nn
+    plain = train.make_mlp([6, 5, 4, 3], seed=3)
+    bn = train.make_mlp([6, 5, 4, 3], seed=3, batch_norm=True)
+    assert [type(m) for m in bn] == [nn.Linear, nn.BatchNorm1d, nn.ReLU,
+                                     nn.Linear, nn.BatchNorm1d, nn.ReLU,
+                                     nn.Linear]
+    assert [m.num_features for m in bn if isinstance(m, nn.BatchNorm1d)] \
+        == [5, 4]
+    # the same Linear weights as without batch norm (BatchNorm1d draws none)
+    lin = [m for m in bn if isinstance(m, nn.Linear)]
+    for p, q in zip(plain.parameters(), (t for m in lin
+                                         for t in m.parameters())):
+        assert torch.equal(p, q)
+    # training mode: each hidden unit standardised over the batch before ReLU
+    x = torch.randn(32, 6, generator=torch.Generator().manual_seed(0))
+    z = bn[0](x)
+    ref = (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5)
+    assert torch.allclose(bn[2](bn[1](z)), torch.relu(ref), atol=1e-6)
+    # a two-size MLP has no hidden layer, so no batch norm
+    assert len(train.make_mlp([6, 3], batch_norm=True)) == 1
+    with pytest.raises(TypeError, match="batch_norm"):
+        train.make_mlp([6, 3], batch_norm="yes")
+
+
+def test_fit_trains_a_float64_model_in_float64():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(40, 3))
+    y = x @ np.array([[0.5], [-1.0], [2.0]])
+    model = torch.nn.Linear(3, 1).double()
+    ref = copy.deepcopy(model)
+    seen = []
+    train.fit(model, x, y, loss=F.mse_loss, epochs=2, batch_size=16,
+              optimizer=lambda ps: torch.optim.SGD(ps, lr=0.1),
+              before_step=lambda m: seen.append(m.weight.grad.dtype))
+    assert model.weight.dtype == torch.float64
+    assert seen == [torch.float64] * 6
+    # the same steps written out in float64
+    opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(0)
+    xt, yt = torch.as_tensor(x), torch.as_tensor(y)
+    for _ in range(2):
+        order = torch.randperm(40, generator=gen)
+        for start in range(0, 40, 16):
+            idx = order[start:start + 16]
+            opt.zero_grad()
+            F.mse_loss(ref(xt[idx]), yt[idx]).backward()
+            opt.step()
+    for p, q in zip(model.parameters(), ref.parameters()):
+        assert torch.equal(p, q)
