@@ -191,6 +191,38 @@ def batches(n: int, batch_size: int, *, shuffle: bool = True, seed: int = 0,
     return [order[i:i + batch_size] for i in range(0, stop, batch_size)]
 
 
+def kfold(n: int, k: int, *, shuffle: bool = False,
+          seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The ``k`` (train, validation) index pairs of k-fold cross-validation
+    over ``n`` examples.
+
+    The examples (in their order, or permuted with ``seed`` when
+    ``shuffle``) are cut into ``k`` consecutive folds, the first ``n % k``
+    of them one example larger; fold i is the validation part of pair i and
+    the other examples, in increasing order, are its training part. Every
+    example is validated exactly once. Without ``shuffle`` the pairs equal
+    those of ``sklearn.model_selection.KFold(k).split``
+    (:doc:`/chapters/14_diagnosing_training`).
+    """
+    n = check_int("n", n, minimum=1)
+    k = check_int("k", k, minimum=2)
+    if k > n:
+        raise ValueError(f"k={k} folds need at least k examples, got n={n}")
+    seed = check_int("seed", seed, minimum=0)
+    order = (np.random.default_rng(seed).permutation(n) if shuffle
+             else np.arange(n))
+    sizes = np.full(k, n // k)
+    sizes[:n % k] += 1
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    pairs = []
+    for i in range(k):
+        val = order[bounds[i]:bounds[i + 1]]
+        in_val = np.zeros(n, dtype=bool)
+        in_val[val] = True
+        pairs.append((np.flatnonzero(~in_val), val))
+    return pairs
+
+
 #: The four corners of the unit square and their XOR labels.
 XOR_CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_LABELS = np.array([0, 1, 1, 0], dtype=np.int64)
@@ -216,3 +248,42 @@ def xor(n_per_corner: int = 100, *, noise: float = 0.2,
     x = XOR_CORNERS[corner] + noise * rng.normal(size=(len(corner), 2))
     order = rng.permutation(len(corner))
     return x[order], XOR_LABELS[corner][order]
+
+
+def augment_mnist1d(x, *, max_shift: int = 5, scale: float = 0.2,
+                    noise: float = 0.1,
+                    rng: int | np.random.Generator = 0) -> np.ndarray:
+    """Random variations of MNIST-1D signals that keep their labels, in the
+    spirit of how the ``mnist1d`` generator makes the data
+    :cite:`greydanus2020mnist1d`.
+
+    Each row of ``x`` (shape (N, L)) independently is
+
+    * shifted circularly by k positions, k uniform in
+      {-max_shift, ..., max_shift} (the generator's ``translate`` is a
+      circular shift as well);
+    * multiplied by a factor uniform in [1 - scale, 1 + scale] (the
+      generator scales by a factor in [0.8, 1.2]);
+    * given Gaussian noise of standard deviation ``noise`` in every entry.
+
+    Returns a new array of the dtype of ``x`` (float64 for integer input).
+    ``rng`` is a seed or a NumPy Generator; pass a Generator to draw new
+    variations at every call, as a training loop does
+    (:doc:`/chapters/15_regularisation`).
+    """
+    dtype = np.asarray(x).dtype
+    x = as_float_array("x", x, ndim=2)
+    max_shift = check_int("max_shift", max_shift, minimum=0)
+    scale = check_float("scale", scale, minimum=0.0, maximum=1.0,
+                        strict_max=True)
+    noise = check_float("noise", noise, minimum=0.0)
+    if not isinstance(rng, np.random.Generator):
+        rng = np.random.default_rng(check_int("rng", rng, minimum=0))
+    n, length = x.shape
+    shift = rng.integers(-max_shift, max_shift + 1, size=n)
+    cols = (np.arange(length) - shift[:, None]) % length   # np.roll per row
+    out = x[np.arange(n)[:, None], cols]
+    out *= rng.uniform(1.0 - scale, 1.0 + scale, size=(n, 1))
+    out += noise * rng.standard_normal((n, length))
+    return out.astype(dtype if np.issubdtype(dtype, np.floating)
+                      else np.float64)

@@ -112,6 +112,18 @@ def weight_grad_norms(model) -> dict[str, float]:
     in :doc:`/chapters/13_vanishing_exploding_gradients` to watch gradients
     vanish or explode with depth.
     """
+    layers = _weighted_layers(model)
+    missing = [n for n, m in layers if m.weight.grad is None]
+    if missing:
+        raise ValueError(f"layers {missing} have no gradient yet: call "
+                         "loss.backward() first")
+    return {n: m.weight.grad.norm().item() for n, m in layers}
+
+
+def _weighted_layers(model) -> list[tuple[str, Any]]:
+    """(name, module) of every linear or convolutional layer of ``model``
+    in ``named_modules()`` order; fails on anything but a module that has
+    one."""
     import torch
 
     if not isinstance(model, torch.nn.Module):
@@ -122,8 +134,45 @@ def weight_grad_norms(model) -> dict[str, float]:
               if isinstance(m, weighted)]
     if not layers:
         raise ValueError("model has no linear or convolutional layer")
-    missing = [n for n, m in layers if m.weight.grad is None]
-    if missing:
-        raise ValueError(f"layers {missing} have no gradient yet: call "
-                         "loss.backward() first")
-    return {n: m.weight.grad.norm().item() for n, m in layers}
+    return layers
+
+
+def weight_snapshot(model) -> dict[str, Any]:
+    """Detached copies of the weight of every linear or convolutional layer
+    of ``model``, keyed like :func:`weight_grad_norms`: the "before" of
+    :func:`update_ratios`."""
+    return {n: m.weight.detach().clone() for n, m in _weighted_layers(model)}
+
+
+def update_ratios(before: dict[str, Any], model) -> dict[str, float]:
+    """Update-to-weight ratio ``||W - W_before|| / ||W_before||`` (Frobenius
+    norms) of every linear or convolutional layer of ``model``.
+
+    ``before`` is a :func:`weight_snapshot` taken before the update. It
+    measures the step the optimiser actually took, whatever its rule
+    (momentum, Adam, weight decay), not ``lr * ||dL/dW||``. A layer whose
+    weights were all zero before gets ``inf`` if it moved and ``0.0`` if
+    not. Used in :doc:`/chapters/19_babysitting` with
+    :func:`dlbook_lib.train.fit`'s ``before_step`` and ``on_step`` hooks.
+    """
+    layers = _weighted_layers(model)
+    if not isinstance(before, dict):
+        raise TypeError("before must be the dict of weight_snapshot(model), "
+                        f"got {type(before).__name__}")
+    names = [n for n, _ in layers]
+    if sorted(before) != sorted(names):
+        raise ValueError(f"before has layers {sorted(before)} but the model "
+                         f"has {sorted(names)}: take it with "
+                         "weight_snapshot(model)")
+    ratios = {}
+    for n, m in layers:
+        w0 = before[n]
+        if w0.shape != m.weight.shape:
+            raise ValueError(f"layer {n}: before has shape "
+                             f"{tuple(w0.shape)}, the weight "
+                             f"{tuple(m.weight.shape)}")
+        step = (m.weight.detach() - w0).norm().item()
+        size = w0.norm().item()
+        ratios[n] = (step / size if size > 0
+                     else (float("inf") if step > 0 else 0.0))
+    return ratios

@@ -22,6 +22,7 @@ derived in :doc:`/chapters/05_backpropagation` (linear layers, activations),
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -68,9 +69,11 @@ class Layer:
 
 def torch_default_init(shape: tuple[int, ...], *,
                        rng: int | np.random.Generator = 0) -> np.ndarray:
-    """PyTorch's default for ``nn.Linear``: uniform in +-1/sqrt(fan_in)."""
+    """PyTorch's default for ``nn.Linear`` and ``nn.Conv2d``: uniform in
+    +-1/sqrt(fan_in), with fan_in = prod(shape[1:]) (inputs times kernel
+    size)."""
     rng = np.random.default_rng(rng)
-    bound = 1.0 / np.sqrt(shape[1])
+    bound = 1.0 / np.sqrt(np.prod(shape[1:]))
     return rng.uniform(-bound, bound, size=shape)
 
 
@@ -216,6 +219,106 @@ class BatchNorm(Layer):
         return f"BatchNorm({self.num_features})"
 
 
+class Dropout(Layer):
+    """Dropout with drop probability ``p`` (PyTorch's convention: ``p`` is
+    the probability of *dropping* a unit, 1 - p of keeping it).
+
+    In training mode each entry is kept with probability 1 - p, independently;
+    the keep mask of the last forward pass is ``keep`` (a boolean array).
+    Inverted dropout (the default, as ``torch.nn.Dropout``) divides the kept
+    entries by 1 - p, so E[output] = input, and evaluation mode is the
+    identity. With ``inverted=False`` training only zeroes entries and
+    evaluation multiplies by 1 - p instead. ``use_mask(keep)`` fixes the mask
+    (e.g. one read off ``torch.nn.Dropout``, or for a gradient check) until
+    ``use_mask(None)``; otherwise every forward pass in training mode draws a
+    new one from the layer's generator, seeded with ``seed``. Derived in
+    :doc:`/chapters/15_regularisation`.
+    """
+
+    def __init__(self, p: float = 0.5, *, seed: int = 0,
+                 inverted: bool = True):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"dropout probability p must be a number, "
+                            f"got {type(p).__name__} {p!r}")
+        if not 0.0 <= float(p) < 1.0:
+            raise ValueError("dropout probability p must be in [0, 1), "
+                             f"got {p}")
+        if not isinstance(inverted, bool):
+            raise TypeError(f"inverted must be True or False, got "
+                            f"{inverted!r}")
+        self.p, self.inverted = float(p), inverted
+        self.rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+        self.keep: np.ndarray | None = None
+        self._given: np.ndarray | None = None
+        self._factor: np.ndarray | float = 1.0
+
+    def use_mask(self, keep: Any) -> "Dropout":
+        """Use the boolean mask ``keep`` (True = kept) in every forward pass
+        in training mode from now on, instead of drawing masks;
+        ``use_mask(None)`` draws them again."""
+        if keep is None:
+            self._given = None
+            return self
+        keep = np.asarray(keep)
+        if keep.dtype != bool:
+            raise TypeError(f"keep must be a boolean mask, got dtype "
+                            f"{keep.dtype}")
+        self._given = keep
+        return self
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.training:
+            self._factor = 1.0 if self.inverted else 1.0 - self.p
+            return x * self._factor
+        keep = self._given
+        if keep is None:
+            keep = self.rng.random(x.shape) >= self.p
+        elif keep.shape != x.shape:
+            raise ValueError(f"the mask given to use_mask has shape "
+                             f"{keep.shape}, the input {x.shape}")
+        self.keep = keep
+        self._factor = keep / (1.0 - self.p) if self.inverted else keep * 1.0
+        return x * self._factor
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """The output is x times a constant factor (the scaled mask), so
+        dL/dx is dy times the same factor."""
+        return dy * self._factor
+
+    def __repr__(self) -> str:
+        extra = "" if self.inverted else ", inverted=False"
+        return f"Dropout(p={self.p}{extra})"
+
+
+class Flatten(Layer):
+    """(B, d1, d2, ...) -> (B, d1 d2 ...), as ``torch.nn.Flatten``: joins
+    a convolutional part to linear layers. No parameters; the backward pass
+    reshapes the gradient back (:doc:`/chapters/17_convolution_backprop`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shape: tuple[int, ...] | None = None
+
+    def check_input(self, x: np.ndarray) -> None:
+        if x.ndim < 2:
+            raise ValueError(f"Flatten needs a batch (B, ...), got shape "
+                             f"{x.shape}")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        self._shape = x.shape
+        return x.reshape(len(x), -1)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._shape is None:
+            raise RuntimeError("call forward before backward")
+        return dy.reshape(self._shape)
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
 class Sequential(Layer):
     """Layers applied in order; the backward pass runs them in reverse.
 
@@ -347,9 +450,12 @@ def to_torch(model: Sequential):
     Each :class:`Linear` becomes ``nn.Linear``, each :class:`Activation` its
     twin from :func:`dlbook_lib.activations.torch_module`, each
     :class:`BatchNorm` an ``nn.BatchNorm1d`` (inputs of shape (N, D)) with
-    the same eps, momentum and running statistics; every module gets its
-    layer's train/eval mode. Parameter names agree (``"0.weight"``, ...).
-    PyTorch's random state is not used. Introduced in
+    the same eps, momentum and running statistics, :class:`Flatten`
+    ``nn.Flatten``, and a layer with a ``torch_twin()`` method (the
+    convolution and pooling layers of :mod:`dlbook_lib.conv`) the module
+    that method builds; every module gets its layer's train/eval mode.
+    Parameter names agree (``"0.weight"``, ...). PyTorch's random state is
+    not used. Introduced in
     :doc:`/chapters/05_backpropagation`.
     """
     import torch
@@ -376,6 +482,10 @@ def to_torch(model: Sequential):
                                  momentum=layer.momentum, dtype=torch.float64)
             mod.running_mean.copy_(torch.from_numpy(layer.running_mean))
             mod.running_var.copy_(torch.from_numpy(layer.running_var))
+        elif isinstance(layer, Flatten):
+            mod = nn.Flatten()
+        elif hasattr(layer, "torch_twin"):  # e.g. conv.Conv2d, conv.MaxPool2d
+            mod = layer.torch_twin()
         else:
             raise TypeError(f"layer {i} ({layer!r}) has no torch.nn twin "
                             "in to_torch")

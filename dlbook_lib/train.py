@@ -87,7 +87,8 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
       ``restore_best=True``; ``patience=k`` stops after k epochs without a
       better score;
     * ``on_epoch(model, epoch)`` (optional) is called after every epoch, for
-      measurements the curves do not cover;
+      measurements the curves do not cover, and stops training after that
+      epoch (its validation included) when it returns ``True``;
     * ``drop_last=True`` skips the last, smaller batch of each epoch;
     * ``before_step(model)`` runs between ``backward`` and the optimiser step
       (gradient clipping, gradient statistics); ``on_step(model, step,
@@ -158,8 +159,8 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
         hist.steps = step
         if sched is not None:
             sched.step()
-        if on_epoch is not None:
-            on_epoch(model, epoch)
+        if on_epoch is not None and on_epoch(model, epoch):
+            stop = True
         if val is None:
             if stop:
                 break

@@ -81,44 +81,6 @@ def test_line_model_bad_input():
         regression.line_mse_hessian(np.zeros((2, 2)))
 
 
-def test_gradient_descent_on_a_quadratic():
-    h = np.diag([1.0, 10.0])
-    run = optim.gradient_descent(lambda v: 0.5 * v @ h @ v, lambda v: h @ v, [1.0, 1.0],
-                                 lr=0.1, steps=3)
-    # closed form: each coordinate is multiplied by (1 - lr * h_ii) per step
-    np.testing.assert_allclose(run.final, [0.9**3, 0.0**3], atol=1e-15)
-    assert run.params.shape == (4, 2) and len(run.losses) == 4
-    diverging = optim.gradient_descent(lambda v: 0.5 * v @ h @ v, lambda v: h @ v, [1.0, 1.0],
-                                       lr=0.5, steps=10_000)
-    assert len(diverging.losses) < 10_001 and diverging.losses[-1] > 1e12
-    with pytest.raises(ValueError, match="lr"):
-        optim.gradient_descent(np.sum, np.sign, [1.0], lr=0.0, steps=1)
-    with pytest.raises(ValueError, match="grad returned shape"):
-        optim.gradient_descent(np.sum, lambda v: np.zeros(3), [1.0], lr=0.1, steps=1)
-    with pytest.raises(TypeError, match="callables"):
-        optim.gradient_descent(None, np.sign, [1.0], lr=0.1, steps=1)
-
-
-def test_minibatch_sgd_matches_torch_sgd():
-    rng = np.random.default_rng(2)
-    x, y = rng.normal(size=11), rng.normal(size=11)
-    plan = [[np.array([0, 3, 5]), np.array([1, 2, 4, 6, 7, 8, 9]), np.array([10])]]
-    ours = optim.minibatch_sgd(lambda th, i: regression.line_mse_grad(th, x[i], y[i]), [0.5, -0.5],
-                               plan, lr=0.1)
-    th = torch.tensor([0.5, -0.5], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.SGD([th], lr=0.1)
-    for idx in plan[0]:  # includes a batch of one
-        opt.zero_grad()
-        ((torch.tensor(y[idx]) - th[0] - th[1] * torch.tensor(x[idx])) ** 2).mean().backward()
-        opt.step()
-    np.testing.assert_allclose(ours[-1], th.detach().numpy(), rtol=1e-12)
-    assert len(ours) == 4
-    with pytest.raises(ValueError, match="empty mini-batch"):
-        optim.minibatch_sgd(lambda th, i: th, [0.0], [[np.array([], dtype=int)]], lr=0.1)
-    with pytest.raises(ValueError, match="non-empty list"):
-        optim.minibatch_sgd(lambda th, i: th, [0.0], [], lr=0.1)
-
-
 def test_plot_helpers():
     fig, ax = plt.subplots()
     plot.contour_with_path(ax, np.arange(3), np.arange(2), np.ones((2, 3)), [[0, 0], [1, 1]])

@@ -147,3 +147,103 @@ def test_xor_four_points_and_bad_input():
         data.xor(5, noise=-0.1)
     with pytest.raises(TypeError, match="seed"):
         data.xor(5, seed=0.5)
+
+
+def test_kfold_equals_sklearn_kfold_without_shuffle():
+    from sklearn.model_selection import KFold
+
+    for n, k in ((2, 2), (10, 3), (31, 5), (7, 7), (100, 10)):
+        ours = data.kfold(n, k)
+        ref = list(KFold(n_splits=k).split(np.zeros((n, 1))))
+        assert len(ours) == len(ref) == k
+        for (tr, va), (tr_ref, va_ref) in zip(ours, ref):
+            np.testing.assert_array_equal(tr, tr_ref)
+            np.testing.assert_array_equal(va, va_ref)
+
+
+def test_kfold_shuffled_partitions_and_is_deterministic():
+    for n, k in ((11, 3), (50, 5), (5, 5)):
+        pairs = data.kfold(n, k, shuffle=True, seed=4)
+        vals = np.concatenate([va for _, va in pairs])
+        np.testing.assert_array_equal(np.sort(vals), np.arange(n))
+        for tr, va in pairs:
+            assert len(np.intersect1d(tr, va)) == 0
+            np.testing.assert_array_equal(np.sort(np.concatenate([tr, va])),
+                                          np.arange(n))
+            np.testing.assert_array_equal(tr, np.sort(tr))
+        sizes = sorted(len(va) for _, va in pairs)
+        assert sizes[-1] - sizes[0] <= 1
+        again = data.kfold(n, k, shuffle=True, seed=4)
+        assert all(np.array_equal(a[1], b[1]) for a, b in zip(pairs, again))
+    assert not np.array_equal(data.kfold(50, 5, shuffle=True, seed=4)[0][1],
+                              data.kfold(50, 5)[0][1])
+
+
+def test_kfold_bad_input():
+    with pytest.raises(ValueError, match="k must be >= 2"):
+        data.kfold(10, 1)
+    with pytest.raises(ValueError, match="at least k examples"):
+        data.kfold(3, 5)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        data.kfold(10, 2.5)
+    with pytest.raises(TypeError, match="n must be an integer"):
+        data.kfold(True, 2)
+    with pytest.raises(ValueError, match="seed"):
+        data.kfold(10, 2, shuffle=True, seed=-1)
+
+
+# --- augmentation of MNIST-1D (chapter 15) ------------------------------------
+
+def test_augment_mnist1d_shifts_are_circular_like_the_generators_translate():
+    from mnist1d.transform import translate
+    x = np.random.default_rng(0).normal(size=(300, 40)).astype(np.float32)
+    out = data.augment_mnist1d(x, max_shift=3, scale=0.0, noise=0.0, rng=1)
+    assert out.dtype == np.float32 and out.shape == x.shape
+    shifts = []
+    for row, aug in zip(x, out):
+        k = [k for k in range(-3, 4) if np.array_equal(np.roll(row, k), aug)]
+        assert len(k) == 1
+        shifts += k
+    assert set(shifts) == set(range(-3, 4))          # every shift occurs
+    # the generator's translate is a circular shift too
+    state = np.random.get_state()
+    np.random.seed(0)
+    moved = translate(x[0], 10)
+    np.random.set_state(state)
+    assert any(np.array_equal(moved, np.roll(x[0], k)) for k in range(40))
+
+
+def test_augment_mnist1d_scale_noise_identity_and_seeding():
+    x = np.random.default_rng(2).normal(size=(2000, 40))
+    np.testing.assert_array_equal(
+        data.augment_mnist1d(x, max_shift=0, scale=0.0, noise=0.0), x)
+    scaled = data.augment_mnist1d(x, max_shift=0, scale=0.2, noise=0.0)
+    ratio = scaled / x
+    np.testing.assert_allclose(ratio, ratio[:, :1] * np.ones((1, 40)),
+                               rtol=1e-12)
+    assert 0.8 <= ratio.min() < 0.81 and 1.19 < ratio.max() <= 1.2
+    noisy = data.augment_mnist1d(x, max_shift=0, scale=0.0, noise=0.3)
+    assert abs((noisy - x).std() - 0.3) < 0.01
+    assert abs((noisy - x).mean()) < 0.01
+    a = data.augment_mnist1d(x, rng=5)
+    np.testing.assert_array_equal(a, data.augment_mnist1d(x, rng=5))
+    gen = np.random.default_rng(5)
+    first = data.augment_mnist1d(x, rng=gen)
+    np.testing.assert_array_equal(first, a)
+    assert not np.array_equal(first, data.augment_mnist1d(x, rng=gen))
+    assert data.augment_mnist1d(np.ones((1, 5), int)).dtype == np.float64
+
+
+@pytest.mark.parametrize("kwargs, exc, msg", [
+    (dict(x=np.ones(40)), ValueError, "2 dimension"),
+    (dict(x=np.ones((2, 4)), max_shift=-1), ValueError, "max_shift must be"),
+    (dict(x=np.ones((2, 4)), max_shift=1.5), TypeError, "max_shift must be"),
+    (dict(x=np.ones((2, 4)), scale=1.0), ValueError, "scale must be < 1"),
+    (dict(x=np.ones((2, 4)), noise=-0.1), ValueError, "noise must be >= 0"),
+    (dict(x=np.ones((2, 4)), rng=-3), ValueError, "rng must be >= 0"),
+    (dict(x=[[1.0, np.nan]]), ValueError, "NaN or infinite"),
+])
+def test_augment_mnist1d_bad_inputs(kwargs, exc, msg):
+    x = kwargs.pop("x")
+    with pytest.raises(exc, match=msg):
+        data.augment_mnist1d(x, **kwargs)

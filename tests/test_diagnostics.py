@@ -93,3 +93,57 @@ def test_weight_grad_norms_errors():
         diagnostics.weight_grad_norms(nn.Sequential(nn.ReLU()))
     with pytest.raises(TypeError, match="torch.nn.Module"):
         diagnostics.weight_grad_norms([nn.Linear(2, 2)])
+
+
+def test_update_ratios_equal_lr_grad_over_weight_for_plain_sgd():
+    model = net()
+    x = torch.randn(9, 5, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(2))
+    y = torch.arange(9) % 3
+    nn.functional.cross_entropy(model(x), y).backward()
+    before = diagnostics.weight_snapshot(model)
+    assert list(before) == ["0", "2", "4"]
+    expected = {n: 0.3 * model.get_submodule(n).weight.grad.norm().item()
+                / model.get_submodule(n).weight.norm().item()
+                for n in before}
+    torch.optim.SGD(model.parameters(), lr=0.3).step()
+    ratios = diagnostics.update_ratios(before, model)
+    for n in before:
+        assert ratios[n] == pytest.approx(expected[n], rel=1e-10)
+    # no step: all ratios 0; the snapshot is a copy, not a view
+    assert all(v == 0.0 for v in diagnostics.update_ratios(
+        diagnostics.weight_snapshot(model), model).values())
+    assert not torch.equal(before["0"], model[0].weight)
+
+
+def test_update_ratios_measure_the_actual_step_of_adam():
+    model = net()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.ones(2, 5, dtype=torch.float64)).sum().backward()
+    before = diagnostics.weight_snapshot(model)
+    opt.step()
+    # Adam's first step moves every weight with nonzero gradient by lr
+    for n, r in diagnostics.update_ratios(before, model).items():
+        w0, g = before[n], model.get_submodule(n).weight.grad
+        step = 1e-3 * (g.abs() > 1e-6).double()
+        assert r == pytest.approx(step.norm().item() / w0.norm().item(),
+                                  rel=1e-5)
+
+
+def test_update_ratios_zero_weights_and_errors():
+    model = nn.Sequential(nn.Linear(2, 2))
+    with torch.no_grad():
+        model[0].weight.zero_()
+    before = diagnostics.weight_snapshot(model)
+    assert diagnostics.update_ratios(before, model) == {"0": 0.0}
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    assert diagnostics.update_ratios(before, model) == {"0": float("inf")}
+    with pytest.raises(ValueError, match="weight_snapshot"):
+        diagnostics.update_ratios({}, model)
+    with pytest.raises(ValueError, match="shape"):
+        diagnostics.update_ratios({"0": torch.zeros(3, 3)}, model)
+    with pytest.raises(TypeError, match="dict"):
+        diagnostics.update_ratios([before["0"]], model)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        diagnostics.weight_snapshot("model")

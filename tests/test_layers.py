@@ -545,3 +545,142 @@ def test_residual_bad_inputs():
         layers.Residual(layers.Linear(2, 2))(np.array([[np.inf, 0.0]]))
     with pytest.raises(TypeError, match="mode must be True or False"):
         block.train(1)
+
+
+# --- Dropout (chapter 15) ---------------------------------------------------
+
+def torch_dropout_with_mask(x, p, seed):
+    """torch.nn.Dropout's output and input gradient on x (float64, no zero
+    entries), and the keep mask read off its output."""
+    torch.manual_seed(seed)
+    xt = torch.tensor(x, requires_grad=True)
+    yt = nn.Dropout(p)(xt)
+    g = np.random.default_rng(seed + 1).normal(size=x.shape)
+    yt.backward(torch.tensor(g))
+    return yt.detach().numpy(), xt.grad.numpy(), yt.detach().numpy() != 0, g
+
+
+@pytest.mark.parametrize("p, shape", [(0.5, (8, 6)), (0.2, (1, 5)),
+                                      (0.8, (3, 4, 2, 2))])
+def test_dropout_equals_torch_given_the_same_mask(p, shape):
+    x = np.random.default_rng(0).uniform(0.5, 2.0, size=shape)   # no zeros
+    y_ref, dx_ref, keep, g = torch_dropout_with_mask(x, p, seed=3)
+    layer = layers.Dropout(p).use_mask(keep)
+    np.testing.assert_allclose(layer(x), y_ref, **TOL)
+    np.testing.assert_allclose(layer.backward(g), dx_ref, **TOL)
+    np.testing.assert_array_equal(layer.keep, keep)
+    assert 0 < keep.sum() < keep.size or keep.size < 10
+
+
+def test_dropout_eval_is_identity_like_torch_and_noninverted_scales():
+    x = np.random.default_rng(1).normal(size=(5, 7))
+    layer = layers.Dropout(0.3).eval()
+    ref = nn.Dropout(0.3).eval()(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(layer(x), x)
+    np.testing.assert_array_equal(ref, x)
+    g = np.ones_like(x)
+    np.testing.assert_array_equal(layer.backward(g), g)
+    plain = layers.Dropout(0.3, inverted=False).eval()
+    np.testing.assert_allclose(plain(x), 0.7 * x, rtol=1e-15)
+    np.testing.assert_allclose(plain.backward(g), 0.7 * g, rtol=1e-15)
+    plain.train()
+    keep = np.random.default_rng(2).random(x.shape) > 0.3
+    np.testing.assert_array_equal(plain.use_mask(keep)(x), x * keep)
+
+
+def test_dropout_p_zero_is_identity_in_training_mode():
+    x = np.random.default_rng(2).normal(size=(4, 3))
+    layer = layers.Dropout(0.0)
+    np.testing.assert_array_equal(layer(x), x)
+    assert layer.keep.all()
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)),
+                                  np.ones_like(x))
+    np.testing.assert_array_equal(nn.Dropout(0.0)(torch.tensor(x)).numpy(), x)
+
+
+def test_dropout_keeps_the_expectation_and_has_the_derived_variance():
+    # E[y] = x and Var[y] = x^2 p / (1 - p) for inverted dropout, by Monte
+    # Carlo over 200000 masks: within 5 standard errors
+    p, x = 0.3, np.array([[0.5, -2.0, 3.0]])
+    layer = layers.Dropout(p, seed=7)
+    ys = np.concatenate([layer.forward(np.repeat(x, 1000, axis=0))
+                         for _ in range(200)])
+    n = len(ys)
+    var = x ** 2 * p / (1 - p)
+    assert np.all(np.abs(ys.mean(axis=0) - x) < 5 * np.sqrt(var / n))
+    np.testing.assert_allclose(ys.var(axis=0), var[0], rtol=0.02)
+    assert abs(layer.keep.mean() - (1 - p)) < 0.05
+
+
+def test_dropout_masks_are_seeded_fresh_each_pass_and_fixed_on_request():
+    x = np.ones((50, 20))
+    a, b = layers.Dropout(0.5, seed=4), layers.Dropout(0.5, seed=4)
+    first = a(x)
+    np.testing.assert_array_equal(first, b(x))
+    assert not np.array_equal(first, a(x))           # a new mask
+    keep = first != 0
+    a.use_mask(keep)
+    np.testing.assert_array_equal(a(x), first)
+    np.testing.assert_array_equal(a(x), first)       # stays fixed
+    a.use_mask(None)
+    assert not np.array_equal(a(x), first)
+
+
+def test_dropout_in_a_network_passes_a_gradient_check_with_a_fixed_mask():
+    from dlbook_lib import gradcheck
+    rng = np.random.default_rng(5)
+    drop = layers.Dropout(0.4, seed=1)
+    net = layers.Sequential(layers.Linear(4, 6, rng=1),
+                            layers.Activation("tanh"), drop,
+                            layers.Linear(6, 2, rng=2))
+    x, y = rng.normal(size=(5, 4)), rng.normal(size=(5, 2))
+    drop.use_mask(rng.random((5, 6)) > 0.4)
+    def loss(out):
+        return losses.mse(out, y), losses.mse_grad(out, y)
+
+    assert gradcheck.check_model(net, loss, x).passed
+    drop.use_mask(None)                  # a new mask at every forward pass
+    assert not gradcheck.check_model(net, loss, x).passed
+
+
+def test_dropout_bad_inputs():
+    with pytest.raises(ValueError,
+                       match=r"^dropout probability p must be in \[0, 1\), "
+                             r"got 1\.5$"):
+        layers.Dropout(1.5)
+    for p in (1.0, -0.1, float("nan")):
+        with pytest.raises(ValueError, match="must be in \\[0, 1\\)"):
+            layers.Dropout(p)
+    with pytest.raises(TypeError, match="must be a number"):
+        layers.Dropout("0.5")
+    with pytest.raises(TypeError, match="must be a number"):
+        layers.Dropout(True)
+    with pytest.raises(TypeError, match="inverted must be True or False"):
+        layers.Dropout(0.5, inverted=1)
+    with pytest.raises(TypeError, match="boolean mask"):
+        layers.Dropout(0.5).use_mask(np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"mask .* has shape \(2, 2\)"):
+        layers.Dropout(0.5).use_mask(np.ones((2, 2), bool))(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        layers.Dropout(0.5, seed=-1)
+    assert repr(layers.Dropout(0.25, inverted=False)) == \
+        "Dropout(p=0.25, inverted=False)"
+
+
+# --- Flatten (chapter 17) ------------------------------------------------------
+
+def test_flatten_equals_torch_and_reshapes_the_gradient_back():
+    x = np.arange(24.0).reshape(2, 3, 2, 2)
+    flat = layers.Flatten()
+    y = flat(x)
+    np.testing.assert_array_equal(y, nn.Flatten()(torch.from_numpy(x)).numpy())
+    dy = np.random.default_rng(0).normal(size=y.shape)
+    xt = torch.tensor(x, requires_grad=True)
+    nn.Flatten()(xt).backward(torch.from_numpy(dy))
+    np.testing.assert_array_equal(flat.backward(dy), xt.grad.numpy())
+    twin = layers.to_torch(layers.Sequential(layers.Flatten(), layers.Linear(12, 2)))
+    assert isinstance(twin[0], nn.Flatten)
+    with pytest.raises(ValueError, match=r"needs a batch"):
+        flat(np.ones(3))
+    with pytest.raises(RuntimeError, match="forward before backward"):
+        layers.Flatten().backward(dy)

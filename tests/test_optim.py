@@ -36,67 +36,27 @@ def torch_path(grad, theta0, lr, mu, steps, nesterov):
     return np.array(out)
 
 
-@pytest.mark.parametrize("problem", [(quad_loss, quad_grad, np.ones(4), 0.02),
-                                     (rosen_loss, rosen_grad, np.array([-1.2, 1.0]), 1e-3)])
-@pytest.mark.parametrize("mu", [0.0, 0.5, 0.9])
-def test_momentum_forms_match_torch(problem, mu):
-    loss, grad, th0, lr = problem
-    for form in ("velocity", "buffer"):
-        run = optim.momentum_sgd(loss, grad, th0, lr=lr, momentum=mu, steps=100, form=form)
-        assert run.params.shape == (101, len(th0)) and len(run.losses) == 101
-        np.testing.assert_allclose(run.params, torch_path(grad, th0, lr, mu, 100, False), rtol=1e-12, atol=1e-14)
-    nest = optim.nesterov_sgd(loss, grad, th0, lr=lr, momentum=mu, steps=100, form="buffer")
-    if mu > 0:  # torch refuses nesterov=True without momentum
-        np.testing.assert_allclose(nest.params, torch_path(grad, th0, lr, mu, 100, True), rtol=1e-12, atol=1e-14)
-    look = optim.nesterov_sgd(loss, grad, th0, lr=lr, momentum=mu, steps=100, form="lookahead").params
-    phi = look.copy()
-    phi[1:] = look[1:] + mu * (look[1:] - look[:-1])
-    np.testing.assert_allclose(nest.params, phi, rtol=1e-10, atol=1e-12)
-
-
-def test_zero_momentum_is_gradient_descent_and_zero_steps():
-    gd = optim.gradient_descent(quad_loss, quad_grad, np.ones(4), lr=0.05, steps=20)
-    for fn in (optim.momentum_sgd, optim.nesterov_sgd):
-        run = fn(quad_loss, quad_grad, np.ones(4), lr=0.05, momentum=0.0, steps=20)
-        np.testing.assert_allclose(run.params, gd.params, rtol=1e-14)
-        assert fn(quad_loss, quad_grad, np.ones(4), lr=0.05, momentum=0.9, steps=0).params.shape == (1, 4)
-
-
 def test_heavy_ball_rate_on_a_quadratic():
     lmin, lmax = LAMS.min(), LAMS.max()
     kappa = lmax / lmin
     eta = 4 / (np.sqrt(lmax) + np.sqrt(lmin)) ** 2
     mu = ((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2
-    run = optim.momentum_sgd(quad_loss, quad_grad, np.ones(4), lr=eta, momentum=mu, steps=120)
+    run = optim.run(optim.HeavyBall(eta, momentum=mu), quad_loss, quad_grad,
+                    np.ones(4), steps=120)
     err = np.linalg.norm(run.params, axis=1)
     rate = np.exp(np.polyfit(np.arange(60, 120), np.log(err[60:120]), 1)[0])
     assert rate == pytest.approx(np.sqrt(mu), rel=0.03)
 
 
-def test_divergence_stops_early():
-    run = optim.momentum_sgd(quad_loss, quad_grad, np.ones(4), lr=1.0, momentum=0.9, steps=10_000)
-    assert len(run.losses) < 10_001 and run.losses[-1] > 1e12
-    run = optim.nesterov_sgd(quad_loss, quad_grad, np.ones(4), lr=1.0, momentum=0.9, steps=10_000)
-    assert len(run.losses) < 10_001
-
-
-def test_bad_inputs():
-    with pytest.raises(ValueError, match="momentum"):
-        optim.momentum_sgd(quad_loss, quad_grad, np.ones(4), lr=0.1, momentum=1.0, steps=1)
-    with pytest.raises(ValueError, match="momentum"):
-        optim.nesterov_sgd(quad_loss, quad_grad, np.ones(4), lr=0.1, momentum=-0.1, steps=1)
-    with pytest.raises(ValueError, match="form"):
-        optim.momentum_sgd(quad_loss, quad_grad, np.ones(4), lr=0.1, momentum=0.9, steps=1, form="torch")
-    with pytest.raises(ValueError, match="form"):
-        optim.nesterov_sgd(quad_loss, quad_grad, np.ones(4), lr=0.1, momentum=0.9, steps=1, form="velocity")
-    with pytest.raises(ValueError, match="lr"):
-        optim.momentum_sgd(quad_loss, quad_grad, np.ones(4), lr=0.0, momentum=0.9, steps=1)
-    with pytest.raises(ValueError, match="grad returned shape"):
-        optim.nesterov_sgd(quad_loss, lambda th: np.zeros(3), np.ones(4), lr=0.1, momentum=0.9, steps=1)
-    with pytest.raises(TypeError, match="callables"):
-        optim.momentum_sgd(None, quad_grad, np.ones(4), lr=0.1, momentum=0.9, steps=1)
-    with pytest.raises(ValueError, match="dimension"):
-        optim.momentum_sgd(quad_loss, quad_grad, np.ones((2, 2)), lr=0.1, momentum=0.9, steps=1)
+def test_plain_sgd_on_a_quadratic_closed_form_and_divergence():
+    h = np.diag([1.0, 10.0])
+    loss, grad = (lambda v: 0.5 * v @ h @ v), (lambda v: h @ v)
+    run = optim.run(optim.SGD(0.1), loss, grad, [1.0, 1.0], steps=3)
+    # each coordinate is multiplied by (1 - lr * h_ii) per step
+    np.testing.assert_allclose(run.final, [0.9**3, 0.0**3], atol=1e-15)
+    assert run.params.shape == (4, 2) and len(run.losses) == 4
+    diverging = optim.run(optim.SGD(0.5), loss, grad, [1.0, 1.0], steps=10_000)
+    assert len(diverging.losses) < 10_001 and diverging.losses[-1] > 1e12
 
 
 # --- update rules with state (optim.Optimizer) -------------------------------
@@ -612,3 +572,119 @@ def test_clipping_bad_inputs():
     p.grad = torch.tensor([1.0, float("inf")])
     with pytest.raises(RuntimeError):
         torch.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+
+# --- L1 proximal steps and max-norm (chapter 15) -----------------------------
+
+def test_soft_threshold_equals_softshrink_and_the_brute_force_minimiser():
+    v = np.linspace(-3, 3, 61)
+    for t in (0.0, 0.35, 1.0, 5.0):
+        ref = torch.nn.functional.softshrink(torch.tensor(v), t).numpy()
+        np.testing.assert_allclose(optim.soft_threshold(v, t), ref,
+                                   rtol=1e-15, atol=1e-15)
+    # argmin_u (u - v)^2 / 2 + t |u| on a grid of spacing 1e-4
+    u = np.linspace(-4, 4, 80001)
+    for vi in (-2.0, -0.3, 0.0, 0.2, 0.7, 2.5):
+        best = u[np.argmin(0.5 * (u - vi) ** 2 + 0.5 * np.abs(u))]
+        assert abs(optim.soft_threshold([vi], 0.5)[0] - best) <= 1e-4
+    out = optim.soft_threshold([-0.2, 0.2, -3.0], 0.5)
+    assert not np.signbit(out[:2]).any()              # 0.0, never -0.0
+    assert out[2] == -2.5
+
+
+def lasso_problem(n=60, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    w_true = np.zeros(d)
+    w_true[:3] = [2.0, -1.5, 1.0]
+    y = X @ w_true + 0.5 * rng.normal(size=n)
+
+    def grad(w):
+        return X.T @ (X @ w - y) / n
+
+    def loss(w):
+        return 0.5 * np.mean((X @ w - y) ** 2)
+    return X, y, loss, grad
+
+
+@pytest.mark.parametrize("l1, wd", [(0.1, 0.0), (0.3, 0.0), (0.1, 0.2)])
+def test_proximal_sgd_converges_to_sklearn_lasso_and_elastic_net(l1, wd):
+    from sklearn.linear_model import ElasticNet, Lasso
+    X, y, loss, grad = lasso_problem()
+    lr = 1.0 / np.linalg.eigvalsh(X.T @ X / len(y)).max()
+    path = optim.run(optim.ProximalSGD(lr, l1=l1, weight_decay=wd), loss,
+                     grad, np.zeros(X.shape[1]), steps=3000)
+    # sklearn: (1/2n)||y - Xw||^2 + a r ||w||_1 + a (1 - r)/2 ||w||^2
+    alpha = l1 + wd
+    ref = (Lasso(alpha=l1, fit_intercept=False, tol=1e-12, max_iter=100000)
+           if wd == 0 else
+           ElasticNet(alpha=alpha, l1_ratio=l1 / alpha, fit_intercept=False,
+                      tol=1e-12, max_iter=100000)).fit(X, y).coef_
+    np.testing.assert_allclose(path.final, ref, atol=1e-8)
+    np.testing.assert_array_equal(path.final == 0, ref == 0)
+    assert (path.final == 0).sum() >= 3
+
+
+def test_proximal_sgd_one_step_and_l1_zero_is_sgd():
+    p = {"w": np.array([1.0, -0.05, 0.3, -2.0])}
+    g = {"w": np.array([0.5, 0.0, 1.0, -1.0])}
+    optim.ProximalSGD(0.1, l1=1.0, weight_decay=0.5).step(p, g)
+    v = np.array([1.0, -0.05, 0.3, -2.0]) * (1 - 0.05) - 0.1 * g["w"]
+    np.testing.assert_allclose(p["w"], np.sign(v) * np.maximum(
+        np.abs(v) - 0.1, 0), rtol=1e-15)
+    a, b = {"w": np.ones(3)}, {"w": np.ones(3)}
+    optim.ProximalSGD(0.1, l1=0.0, weight_decay=0.2).step(a, {"w": g["w"][:3]})
+    optim.SGD(0.1, weight_decay=0.2).step(b, {"w": g["w"][:3]})
+    np.testing.assert_array_equal(a["w"], b["w"])
+
+
+def test_subgradient_l1_leaves_no_exact_zeros_where_the_proximal_step_does():
+    X, y, loss, grad = lasso_problem()
+    lr, l1 = 0.05, 0.3
+    prox = optim.run(optim.ProximalSGD(lr, l1=l1), loss, grad,
+                     np.zeros(X.shape[1]), steps=2000).final
+    sub = optim.run(optim.SGD(lr), loss,
+                    lambda w: grad(w) + l1 * np.sign(w),
+                    np.full(X.shape[1], 0.01), steps=2000).final
+    assert (prox == 0).sum() >= 5 and (sub == 0).sum() == 0
+    small = prox == 0
+    assert np.abs(sub[small]).max() < 2 * lr * l1   # they hover near zero
+
+
+@pytest.mark.parametrize("c", [0.5, 1.0, 3.0])
+def test_max_norm_equals_torch_renorm_and_is_the_closest_point(c):
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(6, 4)) * np.array([[0.1], [0.5], [1.0], [2.0],
+                                             [0.0], [5.0]])
+    ours = optim.max_norm(w, c)
+    ref = torch.renorm(torch.tensor(w), 2, 0, c).numpy()
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-12)
+    norms = np.linalg.norm(w, axis=1)
+    np.testing.assert_array_equal(ours[norms <= c], w[norms <= c])
+    assert np.all(np.linalg.norm(ours, axis=1) <= c * (1 + 1e-12))
+    # no point of the ball is closer to a row than its projection
+    for row, proj in zip(w, ours):
+        u = rng.normal(size=(2000, 4))
+        u *= c * rng.uniform(0, 1, size=(2000, 1)) ** 0.25 / np.linalg.norm(
+            u, axis=1, keepdims=True)
+        assert np.linalg.norm(u - row, axis=1).min() >= \
+            np.linalg.norm(proj - row) - 1e-12
+
+
+def test_regularisation_helpers_bad_inputs():
+    with pytest.raises(ValueError, match="t must be >= 0"):
+        optim.soft_threshold([1.0], -0.1)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        optim.soft_threshold([np.nan], 0.1)
+    with pytest.raises(ValueError, match="l1 must be >= 0"):
+        optim.ProximalSGD(0.1, l1=-1.0)
+    with pytest.raises(TypeError):
+        optim.ProximalSGD(0.1)
+    with pytest.raises(ValueError, match="weight_decay must be >= 0"):
+        optim.ProximalSGD(0.1, l1=0.1, weight_decay=-1.0)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        optim.ProximalSGD(0.0, l1=0.1)
+    with pytest.raises(ValueError, match="c must be > 0"):
+        optim.max_norm(np.ones((2, 2)), 0.0)
+    with pytest.raises(ValueError, match="2 dimension"):
+        optim.max_norm(np.ones(3), 1.0)

@@ -22,7 +22,7 @@ from tools import reference_platform as rp
 REASON = rp.non_reference_reason()
 on_reference = pytest.mark.skipif(REASON is not None, reason=f"not the reference platform: {REASON}")
 # Chapter 11's code cell 5 (nbval's "Cell 5") prints the losses of small torch models trained
-# with SGD, which change with PyTorch's SIMD dispatch.
+# with Adam, which change with PyTorch's SIMD dispatch.
 SENSITIVE = nbt.CHAPTERS / "11_batch_size_momentum.ipynb"
 SENSITIVE_CELL = 5
 

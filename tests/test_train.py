@@ -185,3 +185,23 @@ def test_fit_trains_a_float64_model_in_float64():
             opt.step()
     for p, q in zip(model.parameters(), ref.parameters()):
         assert torch.equal(p, q)
+
+
+def test_on_epoch_returning_true_stops_after_that_epoch():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=50)
+    sgd = lambda ps: torch.optim.SGD(ps, lr=0.1)  # noqa: E731
+    for val in (None, (x[:10], y[:10])):
+        model = train.make_mlp([4, 8, 3], seed=0)
+        hist = train.fit(model, x, y, optimizer=sgd, epochs=20, batch_size=16,
+                         val=val, on_epoch=lambda m, e: e == 3)
+        assert hist.stopped_epoch == 3 and hist.steps == 3 * 4
+        assert len(hist.train_loss) == 3
+        assert len(hist.val_loss) == (3 if val is not None else 0)
+    # None and other falsy returns never stop; the run equals one without it
+    a, b = (train.make_mlp([4, 8, 3], seed=0) for _ in range(2))
+    ha = train.fit(a, x, y, optimizer=sgd, epochs=5, batch_size=16,
+                   on_epoch=lambda m, e: None)
+    hb = train.fit(b, x, y, optimizer=sgd, epochs=5, batch_size=16)
+    assert ha.stopped_epoch == 5 and ha.train_loss == hb.train_loss
