@@ -186,7 +186,7 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
 
 
 def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0,
-             batch_norm: bool = False):
+             batch_norm: bool = False, dropout: float = 0.0):
     """A multilayer perceptron: Linear layers of the given sizes with an
     activation in between.
 
@@ -200,7 +200,10 @@ def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0,
     state is restored afterwards, so building a model does not change later
     random numbers. ``batch_norm=True`` puts a ``torch.nn.BatchNorm1d`` after
     every hidden Linear layer, before its activation (the placement of
-    :doc:`/chapters/09_normalisation`).
+    :doc:`/chapters/09_normalisation`); ``dropout=p > 0`` puts a
+    ``torch.nn.Dropout(p)`` after every hidden activation
+    (:doc:`/chapters/15_regularisation`). Neither draws random numbers, so
+    the Linear weights are the same with and without them.
     """
     import torch
     from torch import nn
@@ -215,6 +218,8 @@ def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0,
     if not isinstance(batch_norm, bool):
         raise TypeError(f"batch_norm must be True or False, "
                         f"got {batch_norm!r}")
+    dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0,
+                          strict_max=True)
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
@@ -225,6 +230,8 @@ def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0,
                 if batch_norm:
                     layers.append(nn.BatchNorm1d(n_out))
                 layers.append(activations.torch_module(activation))
+                if dropout > 0:
+                    layers.append(nn.Dropout(dropout))
         return nn.Sequential(*layers)
     finally:
         torch.random.set_rng_state(state)

@@ -160,6 +160,39 @@ def test_make_mlp_batch_norm_after_each_hidden_linear():
         train.make_mlp([6, 3], batch_norm="yes")
 
 
+def test_make_mlp_dropout_after_each_hidden_activation():
+    from torch import nn
+    plain = train.make_mlp([6, 5, 4, 3], seed=3)
+    drop = train.make_mlp([6, 5, 4, 3], seed=3, dropout=0.4)
+    assert [type(m) for m in drop] == [nn.Linear, nn.ReLU, nn.Dropout,
+                                       nn.Linear, nn.ReLU, nn.Dropout,
+                                       nn.Linear]
+    assert all(m.p == 0.4 for m in drop if isinstance(m, nn.Dropout))
+    for p, q in zip(plain.parameters(), drop.parameters()):
+        assert torch.equal(p, q)            # Dropout draws no weights
+    x = torch.randn(64, 6, generator=torch.Generator().manual_seed(0))
+    drop.eval()
+    assert torch.equal(drop(x), plain(x))   # identity in evaluation mode
+    drop.train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        h = drop[2](drop[1](drop[0](x)))
+    kept = h != 0
+    active = torch.relu(drop[0](x)) > 0               # units ReLU let through
+    assert 0.4 < kept[active].float().mean().item() < 0.8   # about 1 - p
+    np.testing.assert_allclose(h[kept].numpy(),
+                               (torch.relu(drop[0](x)) / 0.6)[kept].detach()
+                               .numpy(), rtol=1e-6)
+    assert len(train.make_mlp([6, 3], dropout=0.5)) == 1   # no hidden layer
+    assert not any(isinstance(m, nn.Dropout)
+                   for m in train.make_mlp([6, 5, 3], dropout=0.0))
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match="dropout must be"):
+            train.make_mlp([6, 5, 3], dropout=bad)
+    with pytest.raises(TypeError, match="dropout must be a real number"):
+        train.make_mlp([6, 5, 3], dropout="0.5")
+
+
 def test_fit_trains_a_float64_model_in_float64():
     rng = np.random.default_rng(2)
     x = rng.normal(size=(40, 3))
