@@ -16,7 +16,6 @@ value used several times (fan-out) collects the sum over all its uses.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,13 +23,7 @@ from ._validate import check_float
 
 
 def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, "
-                        f"got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+    return check_float(name, value)
 
 
 @dataclass(frozen=True)

@@ -30,15 +30,20 @@ def _binary_targets(name: str, value: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------- the logistic neuron
-def _neuron_inputs(
-    w: Any, b: Any, x: Any, y: Any,
-) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+def _weights_and_inputs(w: Any, b: Any,
+                        x: Any) -> tuple[np.ndarray, float, np.ndarray]:
     x = as_float_array("x", x, ndim=2)
     w = as_float_array("w", w, ndim=1)
     if w.shape[0] != x.shape[1]:
         raise ValueError(f"w has {w.shape[0]} entries but x has "
                          f"{x.shape[1]} features")
-    b = check_float("b", b)
+    return w, check_float("b", b), x
+
+
+def _neuron_inputs(
+    w: Any, b: Any, x: Any, y: Any,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    w, b, x = _weights_and_inputs(w, b, x)
     y = _binary_targets("y", y)
     check_same_length(x=x, y=y)
     return w, b, x, y
@@ -93,12 +98,7 @@ def perceptron_predict(w: Any, b: float, x: Any) -> np.ndarray:
     """Heaviside output of the perceptron: 1 where x w + b > 0, else 0
     (int64, shape (N,)).
     """
-    x = as_float_array("x", x, ndim=2)
-    w = as_float_array("w", w, ndim=1)
-    if w.shape[0] != x.shape[1]:
-        raise ValueError(f"w has {w.shape[0]} entries but x has "
-                         f"{x.shape[1]} features")
-    b = check_float("b", b)
+    w, b, x = _weights_and_inputs(w, b, x)
     return (x @ w + b > 0).astype(np.int64)
 
 

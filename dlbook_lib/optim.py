@@ -526,11 +526,13 @@ def _shrink(v: np.ndarray, t: float) -> np.ndarray:
 
 
 def soft_threshold(v, t: float) -> np.ndarray:
-    """The proximal operator of t ||.||_1: sign(v) max(|v| - t, 0), entry by
-    entry, as ``torch.nn.functional.softshrink(v, t)``.
+    """The proximal operator of ``t * norm(., 1)``:
+    ``sign(v) * max(abs(v) - t, 0)``, entry by entry, as
+    ``torch.nn.functional.softshrink(v, t)``.
 
-    Each entry is the minimiser of (1/2)(u - v)^2 + t |u| over u: entries
-    within t of zero become exactly zero, the others move towards zero by t.
+    Each entry is the minimiser of ``(u - v)**2 / 2 + t * abs(u)`` over u:
+    entries within t of zero become exactly zero, the others move towards
+    zero by t.
     Derived in :doc:`/chapters/15_regularisation`.
     """
     v = as_float_array("v", v)
