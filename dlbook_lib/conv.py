@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import check_float, check_int
-from .layers import Layer, torch_default_init
+from ._validate import check_int
+from .layers import Layer, weight_and_bias
 
 
 def output_size(n: int, k: int, *, padding: int = 0, stride: int = 1,
@@ -214,17 +214,8 @@ class Conv2d(Layer):
                              f"got {method!r}")
         self.method = method
         shape = (c_out, c_in, self.kernel_size, self.kernel_size)
-        rng = np.random.default_rng(rng)
-        if init is None:
-            self.params["weight"] = torch_default_init(shape, rng=rng)
-            bound = 1.0 / np.sqrt(c_in * self.kernel_size ** 2)
-            self.params["bias"] = rng.uniform(-bound, bound, size=c_out)
-        else:
-            if not callable(init):
-                raise TypeError("init must be a scheme of dlbook_lib.init")
-            self.params["weight"] = np.asarray(init(shape, rng=rng),
-                                               dtype=float)
-            self.params["bias"] = np.full(c_out, check_float("bias", bias))
+        self.params["weight"], self.params["bias"] = weight_and_bias(
+            shape, init, bias, np.random.default_rng(rng))
         self._x: np.ndarray | None = None
         self._cols: np.ndarray | None = None
 

@@ -68,13 +68,27 @@ class Layer:
 
 
 def torch_default_init(shape: tuple[int, ...], *,
-                       rng: int | np.random.Generator = 0) -> np.ndarray:
-    """PyTorch's default for ``nn.Linear`` and ``nn.Conv2d``: uniform in
-    +-1/sqrt(fan_in), with fan_in = prod(shape[1:]) (inputs times kernel
-    size)."""
-    rng = np.random.default_rng(rng)
+                       rng: np.random.Generator) -> np.ndarray:
+    """PyTorch's default weight initialisation of ``nn.Linear`` and
+    ``nn.Conv2d``: uniform in +-1/sqrt(fan_in), fan_in = prod(shape[1:])."""
     bound = 1.0 / np.sqrt(np.prod(shape[1:]))
     return rng.uniform(-bound, bound, size=shape)
+
+
+def weight_and_bias(shape: tuple[int, ...],
+                    init: Callable[..., np.ndarray] | None, bias: float,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Initial ``weight`` of ``shape`` and ``bias`` of length ``shape[0]``:
+    PyTorch's default for both when ``init`` is None (weight drawn first),
+    otherwise ``init(shape, rng=rng)`` and a constant ``bias``."""
+    if init is None:
+        weight = torch_default_init(shape, rng=rng)
+        bound = 1.0 / np.sqrt(np.prod(shape[1:]))
+        return weight, rng.uniform(-bound, bound, size=shape[0])
+    if not callable(init):
+        raise TypeError("init must be a scheme of dlbook_lib.init")
+    return (np.asarray(init(shape, rng=rng), dtype=float),
+            np.full(shape[0], check_float("bias", bias)))
 
 
 class Linear(Layer):
@@ -92,17 +106,8 @@ class Linear(Layer):
         super().__init__()
         n_in = check_int("n_in", n_in, minimum=1)
         n_out = check_int("n_out", n_out, minimum=1)
-        rng = np.random.default_rng(rng)
-        if init is None:
-            self.params["weight"] = torch_default_init((n_out, n_in), rng=rng)
-            bound = 1.0 / np.sqrt(n_in)
-            self.params["bias"] = rng.uniform(-bound, bound, size=n_out)
-        else:
-            if not callable(init):
-                raise TypeError("init must be a scheme of dlbook_lib.init")
-            self.params["weight"] = np.asarray(init((n_out, n_in), rng=rng),
-                                               dtype=float)
-            self.params["bias"] = np.full(n_out, check_float("bias", bias))
+        self.params["weight"], self.params["bias"] = weight_and_bias(
+            (n_out, n_in), init, bias, np.random.default_rng(rng))
         self._x: np.ndarray | None = None
 
     def check_input(self, x: np.ndarray) -> None:
