@@ -1,8 +1,10 @@
-"""Input-validation helpers shared by the public functions of :mod:`dlbook_lib`.
+"""Input-validation helpers for where a reader's data and settings enter.
 
-Every public function of the library checks its inputs with these helpers, so a
-reader who passes something wrong gets a message naming the argument and the
-problem instead of a broadcasting error deep inside NumPy or PyTorch.
+Constructors, data sets, the trainer and the top-level runners check their
+arguments with these helpers, so a reader who passes something wrong gets a
+message naming the argument and the problem instead of a broadcasting error
+deep inside NumPy or PyTorch. The mathematics inside trusts arrays that were
+checked on the way in.
 """
 from __future__ import annotations
 

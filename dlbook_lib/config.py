@@ -20,58 +20,46 @@ def seed_everything(seed: int = DEFAULT_SEED) -> None:
     import torch
 
     seed = check_int("seed", seed, minimum=0)
-    if seed >= 2**32:
-        raise ValueError(f"seed must be < 2**32, got {seed}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
 
-def setup(seed: int = DEFAULT_SEED, *, threads: int = 1,
-          style: bool = True) -> None:
+def setup(seed: int = DEFAULT_SEED) -> None:
     """Prepare a notebook for reproducible, CPU-friendly execution.
 
     * seeds ``random``, NumPy and PyTorch with ``seed``;
-    * runs PyTorch single-threaded (``threads=1``) so results do not depend on
-      how many cores the reader has, and asks it to use deterministic algorithms
+    * runs PyTorch single-threaded so results do not depend on how many
+      cores the reader has, and asks it to use deterministic algorithms
       only;
     * uses float32 as PyTorch's default dtype (chapters ask for float64
       explicitly where a check needs it);
-    * applies the book's matplotlib style (``style=True``).
+    * applies the book's matplotlib style.
 
     Printing is left to the caller, so the cell's stored output stays empty.
     """
     import torch
 
-    threads = check_int("threads", threads, minimum=1)
-    if not isinstance(style, bool):
-        raise TypeError(f"style must be True or False, got {style!r}")
+    from .plot import use_book_style
+
     seed_everything(seed)
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    # torch.use_deterministic_algorithms(True) also configures torch.compile,
+    # whose import costs seconds per kernel; the book never compiles, so it
+    # sets the same flag directly where this torch has the function.
+    getattr(torch._C, "_set_deterministic_algorithms",
+            torch.use_deterministic_algorithms)(True)
     torch.set_default_dtype(torch.float32)
     # Needed by some deterministic CUDA kernels; harmless on the CPU.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    if style:
-        from .plot import use_book_style
-
-        use_book_style()
+    use_book_style()
 
 
-def device(prefer: str = "auto") -> "torch.device":
-    """Return the device chapters should put tensors on.
-
-    ``prefer="auto"`` picks CUDA if it is available and the CPU otherwise;
-    ``"cpu"`` forces the CPU. The book's stored outputs are produced on the CPU.
+def device() -> "torch.device":
+    """Return the device chapters should put tensors on: CUDA if it is
+    available, the CPU otherwise. The book's stored outputs are produced on
+    the CPU.
     """
     import torch
 
-    if prefer not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"prefer must be 'auto', 'cpu' or 'cuda', "
-                         f"got {prefer!r}")
-    if prefer == "cpu":
-        return torch.device("cpu")
-    if prefer == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("prefer='cuda' was requested but no CUDA device "
-                           "is available")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -26,11 +26,9 @@ def output_size(n: int, k: int, *, padding: int = 0, stride: int = 1,
     each side, ``s`` the stride and ``d`` the dilation. Raises
     ``ValueError`` when the (dilated) kernel does not fit the padded input.
     """
-    n = check_int("n", n, minimum=1)
-    k = check_int("k", k, minimum=1)
-    padding = check_int("padding", padding, minimum=0)
-    stride = check_int("stride", stride, minimum=1)
-    dilation = check_int("dilation", dilation, minimum=1)
+    if min(n, k, stride, dilation) < 1 or padding < 0:
+        raise ValueError("n, k, stride, dilation must be >= 1, padding >= 0, "
+                         f"got {n, k, stride, dilation, padding}")
     span = dilation * (k - 1) + 1
     if n + 2 * padding < span:
         raise ValueError(f"a kernel spanning {span} positions does not fit an "
@@ -43,10 +41,7 @@ def receptive_field(kernels: list[int],
     """Receptive field of one output unit after a stack of layers with the
     given kernel sizes and strides: 1 + sum_l (k_l - 1) * prod_{j<l} s_j
     (1 + L(k - 1) for L stride-1 layers of size k)."""
-    kernels = [check_int(f"kernels[{i}]", k, minimum=1)
-               for i, k in enumerate(kernels)]
-    strides = [1] * len(kernels) if strides is None else [
-        check_int(f"strides[{i}]", s, minimum=1) for i, s in enumerate(strides)]
+    strides = [1] * len(kernels) if strides is None else strides
     if len(strides) != len(kernels):
         raise ValueError(f"need one stride per layer: {len(kernels)} kernels, "
                          f"{len(strides)} strides")
@@ -68,17 +63,8 @@ def conv_params(in_channels: int, out_channels: int,
     channel of its group (:doc:`/chapters/16_convolution`). ``kernel_size``
     is an int (one axis) or a tuple with one size per axis.
     """
-    in_channels = check_int("in_channels", in_channels, minimum=1)
-    out_channels = check_int("out_channels", out_channels, minimum=1)
-    groups = check_int("groups", groups, minimum=1)
-    if not isinstance(bias, bool):
-        raise TypeError(f"bias must be True or False, got {bias!r}")
-    sizes = (list(kernel_size) if isinstance(kernel_size, (tuple, list))
+    sizes = (kernel_size if isinstance(kernel_size, (tuple, list))
              else [kernel_size])
-    if not sizes:
-        raise ValueError("kernel_size needs at least one axis")
-    sizes = [check_int(f"kernel_size[{i}]", k, minimum=1)
-             for i, k in enumerate(sizes)]
     if in_channels % groups or out_channels % groups:
         raise ValueError(f"groups={groups} must divide in_channels="
                          f"{in_channels} and out_channels={out_channels}")
@@ -96,16 +82,8 @@ def layer_shapes(model, input_shape: tuple[int, ...]
     """
     import torch
 
-    if not isinstance(model, torch.nn.Sequential):
-        raise TypeError("model must be a torch.nn.Sequential, got "
-                        f"{type(model).__name__}")
-    if not isinstance(input_shape, tuple) or not input_shape:
-        raise TypeError("input_shape must be a non-empty tuple of sizes, "
-                        f"got {input_shape!r}")
-    shape = tuple(check_int(f"input_shape[{i}]", n, minimum=1)
-                  for i, n in enumerate(input_shape))
     dtype = next((q.dtype for q in model.parameters()), torch.float32)
-    h, rows = torch.zeros((1, *shape), dtype=dtype), []
+    h, rows = torch.zeros((1, *input_shape), dtype=dtype), []
     with torch.no_grad():
         for layer in model:
             h = layer(h)
@@ -123,13 +101,6 @@ def _pad(x: np.ndarray, p: int, value: float = 0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=value)
 
 
-def _check_images(name: str, x: np.ndarray) -> np.ndarray:
-    if not isinstance(x, np.ndarray) or x.ndim != 4:
-        raise ValueError(f"{name} must be a NumPy array of shape (B, C, H, W),"
-                         f" got {getattr(x, 'shape', type(x).__name__)}")
-    return x
-
-
 def im2col(x: np.ndarray, kernel_size: int, *, stride: int = 1,
            padding: int = 0, pad_value: float = 0.0) -> np.ndarray:
     """Unfold the k x k patches of ``x`` (B, C, H, W) into the columns of an
@@ -141,7 +112,6 @@ def im2col(x: np.ndarray, kernel_size: int, *, stride: int = 1,
     the k^2 kernel offsets copies one strided slice each
     (:doc:`/chapters/17_convolution_backprop`).
     """
-    x = _check_images("x", x)
     k, s, p = kernel_size, stride, padding
     oh = output_size(x.shape[2], k, padding=p, stride=s)
     ow = output_size(x.shape[3], k, padding=p, stride=s)
@@ -162,15 +132,10 @@ def col2im(cols: np.ndarray, input_shape: tuple[int, int, int, int],
     patches receives the sum; entries that came from the padding are
     dropped. Returns an array of ``input_shape`` (B, C, H, W).
     """
-    B, C, H, W = (check_int(f"input_shape[{i}]", n, minimum=1)
-                  for i, n in enumerate(input_shape))
+    B, C, H, W = input_shape
     k, s, p = kernel_size, stride, padding
     oh = output_size(H, k, padding=p, stride=s)
     ow = output_size(W, k, padding=p, stride=s)
-    if np.shape(cols) != (B, C * k * k, oh * ow):
-        raise ValueError(f"cols must have shape {(B, C * k * k, oh * ow)} "
-                         f"for input_shape {tuple(input_shape)}, got "
-                         f"{np.shape(cols)}")
     cols = cols.reshape(B, C, k, k, oh, ow)
     xp = np.zeros((B, C, H + 2 * p, W + 2 * p), dtype=cols.dtype)
     for a in range(k):
@@ -216,15 +181,6 @@ class Conv2d(Layer):
         shape = (c_out, c_in, self.kernel_size, self.kernel_size)
         self.params["weight"], self.params["bias"] = weight_and_bias(
             shape, init, bias, np.random.default_rng(rng))
-        self._x: np.ndarray | None = None
-        self._cols: np.ndarray | None = None
-
-    def check_input(self, x: np.ndarray) -> None:
-        c_in = self.params["weight"].shape[1]
-        if x.ndim != 4 or x.shape[1] != c_in:
-            raise ValueError(f"{self!r} needs input of shape (B, {c_in}, H, "
-                             f"W), got {x.shape}")
-        self.output_hw(x.shape)  # raises if the kernel does not fit
 
     def output_hw(self, shape: tuple[int, ...]) -> tuple[int, int]:
         """(OH, OW) for an input of the given shape (B, C, H, W)."""
@@ -239,8 +195,6 @@ class Conv2d(Layer):
         return self.forward_im2col(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._x is None:
-            raise RuntimeError("call forward before backward")
         if self.method == "naive":
             return self.backward_naive(dy)
         return self.backward_im2col(dy)
@@ -333,15 +287,6 @@ class MaxPool2d(Layer):
         self.kernel_size = check_int("kernel_size", kernel_size, minimum=1)
         self.stride = (self.kernel_size if stride is None
                        else check_int("stride", stride, minimum=1))
-        self._argmax: np.ndarray | None = None
-        self._shape: tuple[int, ...] | None = None
-
-    def check_input(self, x: np.ndarray) -> None:
-        if x.ndim != 4:
-            raise ValueError(f"{self!r} needs input of shape (B, C, H, W), "
-                             f"got {x.shape}")
-        for n in x.shape[2:]:
-            output_size(n, self.kernel_size, stride=self.stride)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         B, C, H, W = self._shape = x.shape
@@ -353,8 +298,6 @@ class MaxPool2d(Layer):
                                            stride=self.stride), -1)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._argmax is None:
-            raise RuntimeError("call forward before backward")
         B, C, H, W = self._shape
         dcols = np.zeros((B * C, self.kernel_size ** 2,
                           self._argmax.shape[2]), dtype=dy.dtype)

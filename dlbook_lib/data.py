@@ -6,8 +6,10 @@ runs offline and produces the same arrays on every run. Introduced in
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -74,8 +76,18 @@ def train_val_test_split(x, y, *, val_fraction: float = 0.1,
 @lru_cache(maxsize=4)
 def _mnist1d_arrays(num_samples: int,
                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from importlib.metadata import version
+
     from mnist1d.data import get_dataset_args, make_dataset
 
+    # Generating 5000 signals takes seconds; the arrays are kept on disk,
+    # keyed by the generator's version and arguments (bit-identical reuse).
+    cache = Path(os.environ.get("DLBOOK_CACHE",
+                                Path.home() / ".cache" / "dlbook"))
+    file = cache / f"mnist1d-{version('mnist1d')}-{num_samples}-{seed}.npz"
+    if file.exists():
+        with np.load(file) as saved:
+            return saved["x"], saved["y"]
     args = get_dataset_args()
     args.num_samples = num_samples
     args.seed = seed
@@ -88,6 +100,13 @@ def _mnist1d_arrays(num_samples: int,
         np.random.set_state(state)
     x = np.concatenate([d["x"], d["x_test"]]).astype(np.float32)
     y = np.concatenate([d["y"], d["y_test"]]).astype(np.int64)
+    try:  # write, then rename: parallel runs never read half a file
+        cache.mkdir(parents=True, exist_ok=True)
+        part = cache / f"{file.stem}.{os.getpid()}.part.npz"
+        np.savez(part, x=x, y=y)
+        os.replace(part, file)
+    except OSError:  # a read-only home: generate again next time
+        pass
     return x, y
 
 

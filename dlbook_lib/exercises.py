@@ -16,11 +16,6 @@ import numpy as np
 
 from .checks import FAIL, PASS, say
 
-#: What an unanswered exercise holds; the check cell says so instead of
-#: judging it.
-NOT_ANSWERED = None
-
-
 class Exercise:
     """An exercise with a checker and a hint.
 
@@ -34,8 +29,7 @@ class Exercise:
         if not isinstance(name, str) or not name:
             raise TypeError("name must be a non-empty string, e.g. '3.1'")
         if not callable(test):
-            raise TypeError(f"test must be callable, "
-                            f"got {type(test).__name__}")
+            raise TypeError(f"test must be callable, not {type(test).__name__}")
         self.name = name
         self.test = test
         self.hint = hint
@@ -59,7 +53,7 @@ class Exercise:
         the printed line.
         """
         self.passed = False
-        if answer is NOT_ANSWERED:
+        if answer is None:  # the exercise cell as shipped
             say(f"Exercise {self.name}: no answer yet. Replace None with "
                 "your answer and run this cell again.")
             return

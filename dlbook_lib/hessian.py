@@ -23,56 +23,26 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ._validate import as_float_array, check_float, check_int
+from ._validate import check_float, check_int
 
 LossFn = Callable[[], torch.Tensor]
 
 
-# ------------------------------------------------------------------ validation
-def _check_params(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-    if isinstance(params, torch.Tensor):
-        raise TypeError("params must be a list of tensors "
-                        "(e.g. list(model.parameters())), not a single tensor")
-    params = list(params)
-    if not params:
-        raise ValueError("params must contain at least one tensor")
-    for i, p in enumerate(params):
-        if not isinstance(p, torch.Tensor):
-            raise TypeError(f"params[{i}] must be a torch.Tensor, "
-                            f"got {type(p).__name__}")
-        if not p.is_floating_point():
-            raise TypeError(f"params[{i}] must be a floating-point tensor, "
-                            f"got {p.dtype}")
-        if not p.requires_grad:
-            raise ValueError(f"params[{i}] does not require grad; the Hessian "
-                             "is taken with respect to tensors with "
-                             "requires_grad=True")
-    return params
-
-
-def _loss(loss_fn: LossFn) -> torch.Tensor:
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be a callable returning the loss, "
-                        f"got {type(loss_fn).__name__}")
-    loss = loss_fn()
-    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise ValueError("loss_fn must return a scalar tensor (one element)")
-    if not torch.isfinite(loss).all():
-        raise ValueError("loss_fn returned a non-finite loss")
-    return loss.reshape(())
+def _as_list(params: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    if isinstance(params, torch.Tensor):  # list() would split it into rows
+        raise TypeError("params must be a list of tensors such as "
+                        "list(model.parameters()), not one tensor")
+    return list(params)
 
 
 # ---------------------------------------------------------------- flat vectors
 def num_params(params: Sequence[torch.Tensor]) -> int:
     """Total number of entries n of a list of parameter tensors."""
-    return sum(p.numel() for p in _check_params(params))
+    return sum(p.numel() for p in params)
 
 
 def flatten(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
     """Flatten tensors of any shapes into one vector, in the order given."""
-    tensors = list(tensors)
-    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
-        raise TypeError("flatten needs a non-empty list of tensors")
     return torch.cat([t.reshape(-1) for t in tensors])
 
 
@@ -81,26 +51,11 @@ def unflatten(vector: torch.Tensor,
     """Cut a flat vector into tensors shaped like ``like`` (the inverse of
     :func:`flatten`).
     """
-    like = list(like)
-    n = sum(t.numel() for t in like)
-    if (not isinstance(vector, torch.Tensor) or vector.dim() != 1
-            or vector.numel() != n):
-        raise ValueError(f"vector must be a 1-D tensor with {n} entries")
     out, start = [], 0
     for t in like:
         out.append(vector[start:start + t.numel()].reshape(t.shape))
         start += t.numel()
     return out
-
-
-def flat_grad(loss_fn: LossFn, params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """Gradient of the loss with respect to all parameters, as one flat
-    (detached) vector.
-    """
-    params = _check_params(params)
-    grads = torch.autograd.grad(_loss(loss_fn), params, allow_unused=True)
-    return flatten([torch.zeros_like(p) if g is None else g
-                    for p, g in zip(params, grads)])
 
 
 # ------------------------------------------------------------------- H v and H
@@ -113,15 +68,9 @@ def hvp(loss_fn: LossFn, params: Sequence[torch.Tensor],
     keeps its graph (create_graph=True) so that the second one can differentiate
     through it.
     """
-    params = _check_params(params)
-    n = sum(p.numel() for p in params)
-    if not isinstance(v, torch.Tensor) or v.dim() != 1 or v.numel() != n:
-        got = (tuple(v.shape) if isinstance(v, torch.Tensor)
-               else type(v).__name__)
-        raise ValueError(f"v must be a 1-D tensor with one entry per "
-                         f"parameter ({n}), got {got}")
+    params = _as_list(params)
     v = v.to(dtype=params[0].dtype, device=params[0].device)
-    grads = torch.autograd.grad(_loss(loss_fn), params, create_graph=True,
+    grads = torch.autograd.grad(loss_fn(), params, create_graph=True,
                                 allow_unused=True)
     g = flatten([torch.zeros_like(p) if gi is None else gi
                  for p, gi in zip(params, grads)])
@@ -138,8 +87,8 @@ def full_hessian(loss_fn: LossFn,
 
     It takes n products, so it is for small n only.
     """
-    params = _check_params(params)
-    n = sum(p.numel() for p in params)
+    params = _as_list(params)
+    n = num_params(params)
     eye = torch.eye(n, dtype=params[0].dtype, device=params[0].device)
     H = torch.stack([hvp(loss_fn, params, eye[j]) for j in range(n)], dim=1)
     return (H + H.T) / 2  # symmetric up to round-off; make it exactly so
@@ -168,11 +117,11 @@ def power_iteration(loss_fn: LossFn, params: Sequence[torch.Tensor], *,
     products or when the estimate changes by less than ``tol`` relative to
     its size.
     """
-    params = _check_params(params)
+    params = _as_list(params)
     iters = check_int("iters", iters, minimum=1)
     tol = check_float("tol", tol, minimum=0.0)
     seed = check_int("seed", seed, minimum=0)
-    v = _start_vector(sum(p.numel() for p in params), seed, params[0])
+    v = _start_vector(num_params(params), seed, params[0])
     estimate = None
     for _ in range(iters):
         hv = hvp(loss_fn, params, v)
@@ -200,8 +149,8 @@ def lanczos(loss_fn: LossFn, params: Sequence[torch.Tensor], k: int, *,
     the basis orthonormal in floating point (plain Lanczos loses orthogonality
     and produces spurious copies of converged eigenvalues).
     """
-    params = _check_params(params)
-    n = sum(p.numel() for p in params)
+    params = _as_list(params)
+    n = num_params(params)
     k = check_int("k", k, minimum=1)
     if k > n:
         raise ValueError(f"k must be <= the number of parameters {n}, got {k}")
@@ -233,7 +182,7 @@ def classify_critical_point(eigenvalues, *, tol: float = 1e-8) -> str:
     signs: "saddle" (whatever the zeros); otherwise some are zero and the rest
     share a sign, and the second-order expansion cannot decide: "inconclusive".
     """
-    lam = as_float_array("eigenvalues", eigenvalues, ndim=1)
+    lam = np.asarray(eigenvalues, dtype=float)
     tol = check_float("tol", tol, minimum=0.0)
     scale = float(np.abs(lam).max())
     if scale == 0.0:

@@ -22,13 +22,12 @@ derived in :doc:`/chapters/05_backpropagation` (linear layers, activations),
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import activations
-from ._validate import as_float_array, check_float, check_int
+from ._validate import check_float, check_int
 
 
 class Layer:
@@ -46,19 +45,11 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x: Any) -> np.ndarray:
-        x = as_float_array("x", x)
-        self.check_input(x)
-        return self.forward(x)
-
-    def check_input(self, x: np.ndarray) -> None:
-        """Raise ``ValueError`` naming the problem when ``x`` does not fit
-        the layer; called by ``layer(x)``, so ``forward`` stays mathematics.
-        """
+        """``forward`` of ``x`` as a float64 array (lists, float32 data)."""
+        return self.forward(np.asarray(x, dtype=float))
 
     def train(self, mode: bool = True) -> "Layer":
         """Training mode (``mode=True``) or evaluation mode."""
-        if not isinstance(mode, bool):
-            raise TypeError(f"mode must be True or False, got {mode!r}")
         self.training = mode
         return self
 
@@ -67,26 +58,18 @@ class Layer:
         return self.train(False)
 
 
-def torch_default_init(shape: tuple[int, ...], *,
-                       rng: np.random.Generator) -> np.ndarray:
-    """PyTorch's default weight initialisation of ``nn.Linear`` and
-    ``nn.Conv2d``: uniform in +-1/sqrt(fan_in), fan_in = prod(shape[1:])."""
-    bound = 1.0 / np.sqrt(np.prod(shape[1:]))
-    return rng.uniform(-bound, bound, size=shape)
-
-
 def weight_and_bias(shape: tuple[int, ...],
                     init: Callable[..., np.ndarray] | None, bias: float,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Initial ``weight`` of ``shape`` and ``bias`` of length ``shape[0]``:
-    PyTorch's default for both when ``init`` is None (weight drawn first),
-    otherwise ``init(shape, rng=rng)`` and a constant ``bias``."""
+    with ``init=None`` PyTorch's default of ``nn.Linear`` and ``nn.Conv2d``
+    for both, uniform in +-1/sqrt(fan_in) with fan_in = prod(shape[1:])
+    (weight drawn first); otherwise ``init(shape, rng=rng)`` and a constant
+    ``bias``."""
     if init is None:
-        weight = torch_default_init(shape, rng=rng)
         bound = 1.0 / np.sqrt(np.prod(shape[1:]))
-        return weight, rng.uniform(-bound, bound, size=shape[0])
-    if not callable(init):
-        raise TypeError("init must be a scheme of dlbook_lib.init")
+        return (rng.uniform(-bound, bound, size=shape),
+                rng.uniform(-bound, bound, size=shape[0]))
     return (np.asarray(init(shape, rng=rng), dtype=float),
             np.full(shape[0], check_float("bias", bias)))
 
@@ -108,13 +91,6 @@ class Linear(Layer):
         n_out = check_int("n_out", n_out, minimum=1)
         self.params["weight"], self.params["bias"] = weight_and_bias(
             (n_out, n_in), init, bias, np.random.default_rng(rng))
-        self._x: np.ndarray | None = None
-
-    def check_input(self, x: np.ndarray) -> None:
-        n_in = self.params["weight"].shape[1]
-        if x.ndim != 2 or x.shape[1] != n_in:
-            raise ValueError(f"{self!r} needs input of shape (B, {n_in}), "
-                             f"one example per row, got {x.shape}")
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
@@ -137,7 +113,6 @@ class Activation(Layer):
         super().__init__()
         self.name = name
         self.fn = activations.get(name)
-        self._z: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._z = x
@@ -172,19 +147,10 @@ class BatchNorm(Layer):
         self.params["bias"] = np.zeros(num_features)
         self.running_mean = np.zeros(num_features)
         self.running_var = np.ones(num_features)
-        self._cache: tuple | None = None
-
-    def _axes_shape(self, x: np.ndarray) -> tuple[tuple, tuple]:
-        if x.ndim not in (2, 4) or x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm({self.num_features}) needs input "
-                             f"(N, {self.num_features}) or (N, "
-                             f"{self.num_features}, H, W), got {x.shape}")
-        if x.ndim == 2:
-            return (0,), (1, -1)
-        return (0, 2, 3), (1, -1, 1, 1)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        axes, shape = self._axes_shape(x)
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)  # all axes but channels
+        shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcasts a channel vector
         if self.training:
             m = x.size // self.num_features   # values per channel
             if m < 2:   # torch's message, and why
@@ -209,8 +175,6 @@ class BatchNorm(Layer):
         """dx = (gamma / sigma) (dy - mean(dy) - x_hat mean(dy x_hat)) in
         training mode (means over the statistics axes); (gamma / sigma) dy in
         evaluation mode, where the statistics are constants."""
-        if self._cache is None:
-            raise RuntimeError("call forward before backward")
         x_hat, sigma, training, axes, shape = self._cache
         self.grads["bias"] = dy.sum(axis=axes)
         self.grads["weight"] = (dy * x_hat).sum(axis=axes)
@@ -243,33 +207,18 @@ class Dropout(Layer):
     def __init__(self, p: float = 0.5, *, seed: int = 0,
                  inverted: bool = True):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, numbers.Real):
-            raise TypeError(f"dropout probability p must be a number, "
-                            f"got {type(p).__name__} {p!r}")
-        if not 0.0 <= float(p) < 1.0:
-            raise ValueError("dropout probability p must be in [0, 1), "
-                             f"got {p}")
-        if not isinstance(inverted, bool):
-            raise TypeError(f"inverted must be True or False, got "
-                            f"{inverted!r}")
-        self.p, self.inverted = float(p), inverted
-        self.rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+        self.p = check_float("dropout probability p", p, minimum=0.0,
+                             maximum=1.0, strict_max=True)
+        self.inverted = inverted
+        self.rng = np.random.default_rng(seed)
         self.keep: np.ndarray | None = None
         self._given: np.ndarray | None = None
-        self._factor: np.ndarray | float = 1.0
 
     def use_mask(self, keep: Any) -> "Dropout":
         """Use the boolean mask ``keep`` (True = kept) in every forward pass
         in training mode from now on, instead of drawing masks;
         ``use_mask(None)`` draws them again."""
-        if keep is None:
-            self._given = None
-            return self
-        keep = np.asarray(keep)
-        if keep.dtype != bool:
-            raise TypeError(f"keep must be a boolean mask, got dtype "
-                            f"{keep.dtype}")
-        self._given = keep
+        self._given = None if keep is None else np.asarray(keep)
         return self
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -279,9 +228,6 @@ class Dropout(Layer):
         keep = self._given
         if keep is None:
             keep = self.rng.random(x.shape) >= self.p
-        elif keep.shape != x.shape:
-            raise ValueError(f"the mask given to use_mask has shape "
-                             f"{keep.shape}, the input {x.shape}")
         self.keep = keep
         self._factor = keep / (1.0 - self.p) if self.inverted else keep * 1.0
         return x * self._factor
@@ -302,22 +248,11 @@ class Flatten(Layer):
     reshapes the gradient back (:doc:`/chapters/17_convolution_backprop`).
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._shape: tuple[int, ...] | None = None
-
-    def check_input(self, x: np.ndarray) -> None:
-        if x.ndim < 2:
-            raise ValueError(f"Flatten needs a batch (B, ...), got shape "
-                             f"{x.shape}")
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._shape = x.shape
         return x.reshape(len(x), -1)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if self._shape is None:
-            raise RuntimeError("call forward before backward")
         return dy.reshape(self._shape)
 
     def __repr__(self) -> str:
@@ -334,8 +269,7 @@ class Sequential(Layer):
     def __init__(self, *layers: Layer):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"layer {i} is a {type(layer).__name__}, "
-                                "not a dlbook_lib.layers.Layer")
+                raise TypeError(f"layer {i} is not a dlbook_lib.layers.Layer")
         self.layers = list(layers)
         self.training = True   # no arrays of its own: see params and grads
 
@@ -350,10 +284,6 @@ class Sequential(Layer):
     @property
     def grads(self) -> dict[str, np.ndarray]:
         return self._named("grads")
-
-    def check_input(self, x: np.ndarray) -> None:
-        if self.layers:
-            self.layers[0].check_input(x)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self.layers:
@@ -387,9 +317,6 @@ class Residual(Layer):
     """
 
     def __init__(self, inner: Layer):
-        if not isinstance(inner, Layer):
-            raise TypeError(f"inner is a {type(inner).__name__}, "
-                            "not a dlbook_lib.layers.Layer")
         self.inner = inner
         self.training = True   # no arrays of its own: see params and grads
 
@@ -402,12 +329,7 @@ class Residual(Layer):
         return {f"inner.{k}": v for k, v in self.inner.grads.items()}
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        fx = self.inner.forward(x)
-        if fx.shape != x.shape:
-            raise ValueError(f"Residual needs an inner layer that keeps the "
-                             f"shape: it maps {x.shape} to {fx.shape}, so "
-                             "x + F(x) is undefined")
-        return x + fx
+        return x + self.inner.forward(x)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy + self.inner.backward(dy)
@@ -431,13 +353,9 @@ def mlp(sizes: Sequence[int], activation: str = "relu", *,
     after each hidden linear layer, before the activation. ``init`` as in
     :class:`Linear`; all layers draw from one generator seeded with ``seed``.
     """
-    sizes = [check_int(f"sizes[{i}]", s, minimum=1)
-             for i, s in enumerate(sizes)]
     if len(sizes) < 2:
-        raise ValueError("sizes needs an input and an output size, "
-                         f"got {sizes}")
-    activations.get(activation)  # fail early on an unknown name
-    rng = np.random.default_rng(check_int("seed", seed, minimum=0))
+        raise ValueError(f"sizes needs an input and an output size: {sizes}")
+    rng = np.random.default_rng(seed)
     layers: list[Layer] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Linear(n_in, n_out, init=init, rng=rng))
@@ -466,9 +384,6 @@ def to_torch(model: Sequential):
     import torch
     from torch import nn
 
-    if not isinstance(model, Sequential):
-        raise TypeError("model must be a dlbook_lib.layers.Sequential, "
-                        f"got {type(model).__name__}")
     mods: list[nn.Module] = []
     for i, layer in enumerate(model.layers):
         if isinstance(layer, Linear):
@@ -480,8 +395,7 @@ def to_torch(model: Sequential):
             mod = activations.torch_module(layer.name)
             if any(True for _ in mod.parameters()):
                 raise ValueError(f"layer {i}: torch's {layer.name} learns "
-                                 "its own parameter; to_torch copies "
-                                 "activations without parameters only")
+                                 "its own parameter, ours has none")
         elif isinstance(layer, BatchNorm):
             mod = nn.BatchNorm1d(layer.num_features, eps=layer.eps,
                                  momentum=layer.momentum, dtype=torch.float64)

@@ -11,8 +11,6 @@ models is :mod:`dlbook_lib.train`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 
 from . import losses
@@ -21,52 +19,22 @@ from ._validate import (as_float_array, check_float, check_int, check_labels,
 from .activations import sigmoid
 
 
-def _binary_targets(name: str, value: Any) -> np.ndarray:
-    arr = as_float_array(name, value, ndim=1)
-    if np.any((arr < 0) | (arr > 1)):
-        raise ValueError(f"{name} must lie in [0, 1] "
-                         "(binary targets or probabilities)")
-    return arr
-
-
-# --------------------------------------------------------- the logistic neuron
-def _weights_and_inputs(w: Any, b: Any,
-                        x: Any) -> tuple[np.ndarray, float, np.ndarray]:
-    x = as_float_array("x", x, ndim=2)
-    w = as_float_array("w", w, ndim=1)
-    if w.shape[0] != x.shape[1]:
-        raise ValueError(f"w has {w.shape[0]} entries but x has "
-                         f"{x.shape[1]} features")
-    return w, check_float("b", b), x
-
-
-def _neuron_inputs(
-    w: Any, b: Any, x: Any, y: Any,
-) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
-    w, b, x = _weights_and_inputs(w, b, x)
-    y = _binary_targets("y", y)
-    check_same_length(x=x, y=y)
-    return w, b, x, y
-
-
-def logistic_loss(w: Any, b: float, x: Any, y: Any) -> float:
+def logistic_loss(w, b: float, x, y) -> float:
     """Mean binary cross-entropy J(w, b) of the logistic neuron
     y_hat = sigmoid(x w + b).
 
     ``x`` has shape (N, D), ``w`` shape (D,), ``y`` shape (N,) with entries in
     [0, 1].
     """
-    w, b, x, y = _neuron_inputs(w, b, x, y)
     return losses.binary_cross_entropy_with_logits(x @ w + b, y)
 
 
-def logistic_grad(w: Any, b: float, x: Any, y: Any) -> tuple[np.ndarray, float]:
+def logistic_grad(w, b: float, x, y) -> tuple[np.ndarray, float]:
     """Gradient of :func:`logistic_loss`:
     dJ/dw = (1/N) x^T (y_hat - y), dJ/db = mean(y_hat - y).
 
     For one example (N = 1) this is the familiar (y_hat - y) x and (y_hat - y).
     """
-    w, b, x, y = _neuron_inputs(w, b, x, y)
     err = sigmoid(x @ w + b) - y  # dJ/dz per example, from the chain rule
     return x.T @ err / len(y), float(err.mean())
 
@@ -94,15 +62,14 @@ class PerceptronResult:
                 f"epochs={self.epochs}, converged={self.converged})")
 
 
-def perceptron_predict(w: Any, b: float, x: Any) -> np.ndarray:
+def perceptron_predict(w, b: float, x) -> np.ndarray:
     """Heaviside output of the perceptron: 1 where x w + b > 0, else 0
     (int64, shape (N,)).
     """
-    w, b, x = _weights_and_inputs(w, b, x)
     return (x @ w + b > 0).astype(np.int64)
 
 
-def perceptron_train(x: Any, y: Any, *, max_epochs: int = 100, lr: float = 1.0,
+def perceptron_train(x, y, *, max_epochs: int = 100, lr: float = 1.0,
                      seed: int = 0) -> PerceptronResult:
     """Rosenblatt's perceptron learning rule, one example at a time, from w = 0
     and b = 0.
@@ -117,7 +84,6 @@ def perceptron_train(x: Any, y: Any, *, max_epochs: int = 100, lr: float = 1.0,
     check_same_length(x=x, y=y)
     max_epochs = check_int("max_epochs", max_epochs, minimum=1)
     lr = check_float("lr", lr, minimum=0.0, strict_min=True)
-    seed = check_int("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
     w, b = np.zeros(x.shape[1]), 0.0
     mistakes, errors = 0, []
@@ -135,6 +101,3 @@ def perceptron_train(x: Any, y: Any, *, max_epochs: int = 100, lr: float = 1.0,
             break
     return PerceptronResult(w, float(b), mistakes, len(errors),
                             errors[-1] == 0, errors)
-
-
-# -------------------------------------------------------------- PyTorch models

@@ -32,22 +32,19 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, *,
     O(eps^2); ``method="forward"`` uses (f(x + eps e_i) - f(x)) / eps, error
     O(eps). ``x`` is not modified.
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
     eps = check_float("eps", eps, minimum=0.0, strict_min=True)
     if method not in ("central", "forward"):
-        raise ValueError(f"method must be 'central' or 'forward', "
-                         f"got {method!r}")
+        raise ValueError(f"method must be 'central' or 'forward', not {method}")
     x = as_float_array("x", x).copy()
     grad = np.empty_like(x)
-    fx = None if method == "central" else _scalar(f(x.copy()))
+    fx = None if method == "central" else _scalar(f, x)
     for idx in np.ndindex(x.shape):
         old = x[idx]
         x[idx] = old + eps
-        f_plus = _scalar(f(x.copy()))
+        f_plus = _scalar(f, x)
         if method == "central":
             x[idx] = old - eps
-            f_minus = _scalar(f(x.copy()))
+            f_minus = _scalar(f, x)
             grad[idx] = (f_plus - f_minus) / (2 * eps)
         else:
             grad[idx] = (f_plus - fx) / eps
@@ -55,19 +52,18 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, *,
     return grad
 
 
-def _scalar(value: Any) -> float:
-    arr = np.asarray(
-        value.detach().cpu() if hasattr(value, "detach") else value,
-        dtype=float)
-    if arr.size != 1:
-        raise ValueError(f"f must return a scalar, "
-                         f"got an array of shape {arr.shape}")
-    return float(arr.reshape(()))
-
-
 def _evaluate(f: Callable[[np.ndarray], Any], x: np.ndarray) -> np.ndarray:
-    """Call ``f`` on a copy of ``x``, returning a finite float64 array."""
-    return as_float_array("f(x)", f(x.copy()))
+    """``f`` on a copy of ``x``, as a float64 array (``f`` may return torch)."""
+    out = f(x.copy())
+    return np.asarray(out.detach().cpu() if hasattr(out, "detach") else out,
+                      dtype=float)
+
+
+def _scalar(f: Callable[[np.ndarray], Any], x: np.ndarray) -> float:
+    out = _evaluate(f, x)
+    if out.size != 1:
+        raise ValueError(f"f must return a scalar, got shape {out.shape}")
+    return float(out.reshape(()))
 
 
 def numerical_jacobian(f: Callable[[np.ndarray], Any], x: Any, *,
@@ -89,20 +85,13 @@ def numerical_jacobian(f: Callable[[np.ndarray], Any], x: Any, *,
     rows instead, at ``f(x).size`` times the cost.) ``x`` is not modified. See
     :doc:`/chapters/04_chain_rule`.
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
     eps = check_float("eps", eps, minimum=0.0, strict_min=True)
     x = as_float_array("x", x)
-    out_shape = _evaluate(f, x).shape
-    jac = np.empty(out_shape + x.shape)
+    jac = np.empty(_evaluate(f, x).shape + x.shape)
     for idx in np.ndindex(x.shape):
         step = np.zeros_like(x)
         step[idx] = eps
         f_plus, f_minus = _evaluate(f, x + step), _evaluate(f, x - step)
-        if f_plus.shape != out_shape or f_minus.shape != out_shape:
-            raise ValueError(f"f must return the same shape at every point: "
-                             f"f(x) has shape {out_shape}, but a perturbed "
-                             f"input gave {f_plus.shape}")
         jac[(Ellipsis,) + idx] = (f_plus - f_minus) / (2 * eps)
     return jac
 
@@ -118,14 +107,10 @@ def numerical_vjp(f: Callable[[np.ndarray], Any], x: Any, v: Any, *,
     reverse-mode differentiation returns when its backward pass is seeded with
     ``v`` instead of 1. See :doc:`/chapters/04_chain_rule`.
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
     eps = check_float("eps", eps, minimum=0.0, strict_min=True)
     x = as_float_array("x", x)
     v = as_float_array("v", v)
-    out_shape = _evaluate(f, x).shape
-    if v.shape != out_shape:
-        raise ValueError(f"v must have the shape of f(x), {out_shape}, "
-                         f"got {v.shape}")
+    if v.shape != _evaluate(f, x).shape:
+        raise ValueError(f"v must have the shape of f(x), got {v.shape}")
     return numerical_gradient(lambda u: float(np.sum(v * _evaluate(f, u))),
                               x, eps=eps)

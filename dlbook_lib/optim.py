@@ -31,12 +31,15 @@ class Trajectory:
                 f"final_loss={self.losses[-1]:.6g})")
 
 
-def _checked_grad(grad, theta: np.ndarray, *batch) -> np.ndarray:
-    g = np.asarray(grad(theta, *batch), dtype=float)
-    if g.shape != theta.shape:
-        raise ValueError(f"grad returned shape {g.shape}, "
-                         f"expected {theta.shape}")
-    return g
+# Hyper-parameter checks shared by the constructors below: a finite float
+# >= 0, and a decay rate (momentum, alpha, beta) in [0, 1).
+
+def _nonneg(name: str, value) -> float:
+    return check_float(name, value, minimum=0.0)
+
+
+def _decay_rate(name: str, value) -> float:
+    return check_float(name, value, minimum=0.0, maximum=1.0, strict_max=True)
 
 
 # ----------------------------------------------------------------------------
@@ -61,14 +64,10 @@ class Optimizer:
         self.t = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
 
-    def current_lr(self) -> float:
-        """The learning rate of the next step."""
-        return float(self.lr(self.t)) if callable(self.lr) else self.lr
-
     def step(self, params: dict[str, np.ndarray],
              grads: dict[str, np.ndarray]) -> None:
         """One update of every parameter, in place."""
-        lr = self.current_lr()
+        lr = float(self.lr(self.t)) if callable(self.lr) else self.lr
         for name, p in params.items():
             self.update(p, grads[name], self.state.setdefault(name, {}), lr)
         self.t += 1
@@ -98,12 +97,10 @@ class SGD(Optimizer):
                  momentum: float = 0.0, dampening: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0):
         super().__init__(lr)
-        self.momentum = check_float("momentum", momentum, minimum=0.0,
-                                    maximum=1.0, strict_max=True)
+        self.momentum = _decay_rate("momentum", momentum)
         self.dampening = check_float("dampening", dampening, minimum=0.0,
                                      maximum=1.0)
-        self.weight_decay = check_float("weight_decay", weight_decay,
-                                        minimum=0.0)
+        self.weight_decay = _nonneg("weight_decay", weight_decay)
         if nesterov and (self.momentum == 0.0 or self.dampening != 0.0):
             raise ValueError("Nesterov momentum needs momentum > 0 and "
                              "dampening = 0")
@@ -134,8 +131,7 @@ class HeavyBall(Optimizer):
     def __init__(self, lr: float | Callable[[int], float], *,
                  momentum: float):
         super().__init__(lr)
-        self.momentum = check_float("momentum", momentum, minimum=0.0,
-                                    maximum=1.0, strict_max=True)
+        self.momentum = _decay_rate("momentum", momentum)
 
     def update(self, p, g, state, lr):
         v = state.setdefault("velocity", np.zeros_like(p))
@@ -161,15 +157,11 @@ class NesterovLookahead(HeavyBall):
 # --- adaptive rules: a step size per coordinate, from past squared gradients
 # (:doc:`/chapters/12_adaptive_optimisers`)
 
-def _decay_rate(name: str, value) -> float:
-    return check_float(name, value, minimum=0.0, maximum=1.0, strict_max=True)
-
-
 class AdaGrad(Optimizer):
     """AdaGrad :cite:`duchi2011adaptive`: each coordinate's step is divided
     by the root of its accumulated squared gradients.
 
-    With weight decay wd, g <- g + wd p;  s <- s + g^2, then
+    With s <- s + g^2 (from s = 0),
     ``form="sum"`` (``torch.optim.Adagrad``): p <- p - lr g / (sqrt(s) + eps);
     ``form="mean"``: p <- p - lr g / (sqrt(s / t) + eps), the root mean
     square over the t gradients seen so far. For eps = 0 the mean form is
@@ -179,19 +171,14 @@ class AdaGrad(Optimizer):
     """
 
     def __init__(self, lr: float | Callable[[int], float] = 1e-2, *,
-                 eps: float = 1e-10, weight_decay: float = 0.0,
-                 form: str = "sum"):
+                 eps: float = 1e-10, form: str = "sum"):
         super().__init__(lr)
-        self.eps = check_float("eps", eps, minimum=0.0)
-        self.weight_decay = check_float("weight_decay", weight_decay,
-                                        minimum=0.0)
+        self.eps = _nonneg("eps", eps)
         if form not in ("sum", "mean"):
             raise ValueError(f"form must be 'sum' or 'mean', got {form!r}")
         self.form = form
 
     def update(self, p, g, state, lr):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
         s = state.setdefault("sum", np.zeros_like(p))
         state["step"] = state.get("step", 0) + 1
         s += g ** 2
@@ -216,9 +203,8 @@ class RMSProp(Optimizer):
                  weight_decay: float = 0.0, momentum: float = 0.0):
         super().__init__(lr)
         self.alpha = _decay_rate("alpha", alpha)
-        self.eps = check_float("eps", eps, minimum=0.0)
-        self.weight_decay = check_float("weight_decay", weight_decay,
-                                        minimum=0.0)
+        self.eps = _nonneg("eps", eps)
+        self.weight_decay = _nonneg("weight_decay", weight_decay)
         self.momentum = _decay_rate("momentum", momentum)
 
     def update(self, p, g, state, lr):
@@ -253,14 +239,10 @@ class Adam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0,
                  amsgrad: bool = False, bias_correction: bool = True):
         super().__init__(lr)
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), "
-                             f"got {betas!r}")
-        self.betas = (_decay_rate("beta1", betas[0]),
-                      _decay_rate("beta2", betas[1]))
-        self.eps = check_float("eps", eps, minimum=0.0)
-        self.weight_decay = check_float("weight_decay", weight_decay,
-                                        minimum=0.0)
+        b1, b2 = betas
+        self.betas = (_decay_rate("beta1", b1), _decay_rate("beta2", b2))
+        self.eps = _nonneg("eps", eps)
+        self.weight_decay = _nonneg("weight_decay", weight_decay)
         self.amsgrad = bool(amsgrad)
         self.bias_correction = bool(bias_correction)
 
@@ -314,8 +296,6 @@ def run_torch(make_optimizer: Callable, loss: Callable[[np.ndarray], float],
     """
     import torch
 
-    if not all(callable(f) for f in (make_optimizer, loss, grad)):
-        raise TypeError("make_optimizer, loss and grad must be callables")
     theta = torch.tensor(as_float_array("theta0", theta0, ndim=1),
                          dtype=torch.float64, requires_grad=True)
     steps = check_int("steps", steps, minimum=0)
@@ -325,7 +305,7 @@ def run_torch(make_optimizer: Callable, loss: Callable[[np.ndarray], float],
     path, losses = [now], [float(loss(now))]
     for _ in range(steps):
         opt.zero_grad()
-        theta.grad = torch.from_numpy(_checked_grad(grad, now))
+        theta.grad = torch.from_numpy(np.asarray(grad(now), dtype=float))
         opt.step()
         if sched is not None:
             sched.step()
@@ -337,23 +317,20 @@ def run_torch(make_optimizer: Callable, loss: Callable[[np.ndarray], float],
 
 def run(rule: Optimizer, loss: Callable[[np.ndarray], float],
         grad: Callable[..., np.ndarray], theta0, *, steps: int | None = None,
-        batches: Sequence | None = None,
-        stop_above: float = 1e12) -> Trajectory:
+        batches: Sequence | None = None) -> Trajectory:
     """Apply ``rule`` to one parameter vector for ``steps`` updates.
 
     Records every iterate and its loss, for trajectory plots; stops early
-    when the loss exceeds ``stop_above`` or is NaN (divergence). For
-    mini-batch descent pass ``batches``, one item per update (for example
-    the index arrays of :func:`dlbook_lib.data.batches` of every epoch, one
-    epoch after the other): update t then uses ``grad(theta, batches[t])``,
-    and ``steps`` defaults to ``len(batches)``. ``loss`` is recorded as
-    given, typically on the whole training set. Introduced in
+    when the loss exceeds 1e12 or is NaN (divergence). For mini-batch
+    descent pass ``batches``, one item per update (for example the index
+    arrays of :func:`dlbook_lib.data.batches` of every epoch, one epoch
+    after the other): update t then uses ``grad(theta, batches[t])``, and
+    ``steps`` defaults to ``len(batches)``. ``loss`` is recorded as given,
+    typically on the whole training set. Introduced in
     :doc:`/chapters/01_learning_is_fitting`.
     """
     if not isinstance(rule, Optimizer):
         raise TypeError(f"rule must be an Optimizer, got {type(rule).__name__}")
-    if not callable(loss) or not callable(grad):
-        raise TypeError("loss and grad must be callables of the parameters")
     theta = as_float_array("theta0", theta0, ndim=1).copy()
     if batches is not None:
         batches = list(batches)
@@ -362,16 +339,15 @@ def run(rule: Optimizer, loss: Callable[[np.ndarray], float],
         raise TypeError("run needs steps=, or batches= for mini-batches")
     steps = check_int("steps", steps, minimum=0)
     if batches is not None and steps > len(batches):
-        raise ValueError(f"steps={steps} but only {len(batches)} batches "
-                         "were given (one per update)")
+        raise ValueError(f"steps={steps} but only {len(batches)} batches")
     path, losses = [theta.copy()], [float(loss(theta))]
     for t in range(steps):
         batch = () if batches is None else (batches[t],)
-        g = _checked_grad(grad, rule.lookahead("theta", theta), *batch)
-        rule.step({"theta": theta}, {"theta": g})
+        g = grad(rule.lookahead("theta", theta), *batch)
+        rule.step({"theta": theta}, {"theta": np.asarray(g, dtype=float)})
         path.append(theta.copy())
         losses.append(float(loss(theta)))
-        if not losses[-1] <= stop_above:  # also catches NaN
+        if not losses[-1] <= 1e12:  # diverged (also catches NaN)
             break
     return Trajectory(np.array(path), np.array(losses))
 
@@ -411,46 +387,34 @@ def warmup(schedule: Callable[[int], float] | float,
     return lambda t: base(t) * (start + (1 - start) * min(t, steps) / steps)
 
 
-def one_cycle(max_lr: float, total: int, *, pct_start: float = 0.3,
-              div_factor: float = 25.0, final_div_factor: float = 1e4,
-              anneal: str = "cos",
+def one_cycle(max_lr: float, total: int, *, anneal: str = "cos",
               three_phase: bool = False) -> Callable[[int], float]:
     """The one-cycle policy :cite:`smith2019super`, as
-    ``lr_scheduler.OneCycleLR`` computes it.
+    ``lr_scheduler.OneCycleLR`` computes it with its defaults
+    ``pct_start=0.3``, ``div_factor=25`` and ``final_div_factor=1e4``.
 
-    The rate rises from lr0 = max_lr / div_factor at t = 0 to max_lr at
-    t = pct_start * total - 1, then falls to lr0 / final_div_factor at
-    t = total - 1 (two phases, torch's default). With ``three_phase=True``
-    it falls back to lr0 at t = 2 pct_start total - 2 first and reaches the
-    minimum in a third phase. Each phase is a half cosine (``anneal="cos"``,
-    the default) or a straight line (``"linear"``). After t = total - 1 the
-    rate stays at the minimum (torch raises an error there). Torch also
-    cycles the momentum by default; this schedule is the learning rate only
+    The rate rises from lr0 = max_lr / 25 at t = 0 to max_lr at
+    t = 0.3 total - 1, then falls to lr0 / 1e4 at t = total - 1 (two
+    phases, torch's default). With ``three_phase=True`` it falls back to
+    lr0 at t = 0.6 total - 2 first and reaches the minimum in a third phase.
+    Each phase is a half cosine (``anneal="cos"``, the default) or a
+    straight line (``"linear"``). After t = total - 1 the rate stays at the
+    minimum (torch raises an error there). Torch also cycles the momentum
+    by default; this schedule is the learning rate only
     (:doc:`/chapters/12_adaptive_optimisers`).
     """
     max_lr = check_float("max_lr", max_lr, minimum=0.0, strict_min=True)
-    total = check_int("total", total, minimum=2)
-    pct_start = check_float("pct_start", pct_start, minimum=0.0, maximum=1.0)
-    div_factor = check_float("div_factor", div_factor, minimum=0.0,
-                             strict_min=True)
-    final_div_factor = check_float("final_div_factor", final_div_factor,
-                                   minimum=0.0, strict_min=True)
+    total = check_int("total", total, minimum=4)  # else the rise is empty
     if anneal not in ("cos", "linear"):
         raise ValueError(f"anneal must be 'cos' or 'linear', got {anneal!r}")
-    lr0 = max_lr / div_factor
-    lr_min = lr0 / final_div_factor
-    rise = pct_start * total - 1
+    lr0 = max_lr / 25.0
+    lr_min = lr0 / 1e4
+    rise = 0.3 * total - 1
     if three_phase:
         phases = [(rise, lr0, max_lr), (2 * rise, max_lr, lr0),
                   (total - 1, lr0, lr_min)]
     else:
         phases = [(rise, lr0, max_lr), (total - 1, max_lr, lr_min)]
-    ends = [0.0] + [end for end, _, _ in phases]
-    if any(b <= a for a, b in zip(ends, ends[1:])):
-        raise ValueError(
-            f"one_cycle: with total={total} and pct_start={pct_start} a "
-            f"phase has no steps (phase ends at t = {ends[1:]}); "
-            "use more steps or another pct_start")
 
     def shape(start: float, end: float, frac: float) -> float:
         if anneal == "cos":
@@ -470,35 +434,19 @@ def one_cycle(max_lr: float, total: int, *, pct_start: float = 0.3,
 
 # --- gradient clipping over a grads dict (chapter 13) -------------------------
 
-def _checked_grads(grads) -> dict[str, np.ndarray]:
-    if not isinstance(grads, dict) or not grads:
-        raise TypeError("grads must be a non-empty dict name -> array, "
-                        "such as model.grads")
-    for name, g in grads.items():
-        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
-            raise TypeError(f"grads[{name!r}] must be a float NumPy array "
-                            "(clipping works in place)")
-        if not np.all(np.isfinite(g)):
-            raise ValueError(f"grads[{name!r}] contains NaN or infinite "
-                             "values: clipping cannot repair them")
-    return grads
-
-
-def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float, *,
-                   eps: float = 1e-6) -> float:
+def clip_grad_norm(grads: dict[str, np.ndarray], max_norm: float) -> float:
     """Rescale all gradients together, in place, so that their global norm
     is at most ``max_norm``, as ``torch.nn.utils.clip_grad_norm_``.
 
     With the global norm n = sqrt(sum of all squared entries), every array
-    is multiplied by min(1, max_norm / (n + eps)): the direction of the
-    whole gradient is kept. Returns n, the norm *before* clipping.
+    is multiplied by min(1, max_norm / (n + 1e-6)), torch's guard against a
+    division by zero: the direction of the whole gradient is kept. Returns
+    n, the norm *before* clipping.
     Derived in :doc:`/chapters/13_vanishing_exploding_gradients`.
     """
     max_norm = check_float("max_norm", max_norm, minimum=0.0, strict_min=True)
-    eps = check_float("eps", eps, minimum=0.0)
-    grads = _checked_grads(grads)
     total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
-    scale = min(1.0, max_norm / (total + eps))
+    scale = min(1.0, max_norm / (total + 1e-6))
     for g in grads.values():
         g *= scale
     return total
@@ -514,16 +462,11 @@ def clip_grad_value(grads: dict[str, np.ndarray], clip_value: float) -> None:
     """
     clip_value = check_float("clip_value", clip_value, minimum=0.0,
                              strict_min=True)
-    for g in _checked_grads(grads).values():
+    for g in grads.values():
         np.clip(g, -clip_value, clip_value, out=g)
 
 
 # --- L1 (proximal) steps and max-norm projection (chapter 15) -----------------
-
-def _shrink(v: np.ndarray, t: float) -> np.ndarray:
-    # + 0.0 turns the -0.0 of small negative entries into 0.0
-    return np.sign(v) * np.maximum(np.abs(v) - t, 0.0) + 0.0
-
 
 def soft_threshold(v, t: float) -> np.ndarray:
     """The proximal operator of ``t * norm(., 1)``:
@@ -535,9 +478,10 @@ def soft_threshold(v, t: float) -> np.ndarray:
     zero by t.
     Derived in :doc:`/chapters/15_regularisation`.
     """
-    v = as_float_array("v", v)
-    t = check_float("t", t, minimum=0.0)
-    return _shrink(v, t)
+    v = np.asarray(v, dtype=float)
+    t = _nonneg("t", t)
+    # + 0.0 turns the -0.0 of small negative entries into 0.0
+    return np.sign(v) * np.maximum(np.abs(v) - t, 0.0) + 0.0
 
 
 class ProximalSGD(Optimizer):
@@ -555,14 +499,13 @@ class ProximalSGD(Optimizer):
     def __init__(self, lr: float | Callable[[int], float], *, l1: float,
                  weight_decay: float = 0.0):
         super().__init__(lr)
-        self.l1 = check_float("l1", l1, minimum=0.0)
-        self.weight_decay = check_float("weight_decay", weight_decay,
-                                        minimum=0.0)
+        self.l1 = _nonneg("l1", l1)
+        self.weight_decay = _nonneg("weight_decay", weight_decay)
 
     def update(self, p, g, state, lr):
         if self.weight_decay:
             g = g + self.weight_decay * p
-        p[...] = _shrink(p - lr * g, lr * self.l1)
+        p[...] = soft_threshold(p - lr * g, lr * self.l1)
 
 
 def max_norm(weight, c: float) -> np.ndarray:

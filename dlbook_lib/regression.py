@@ -8,33 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_same_length
-
-
-def _theta(theta) -> np.ndarray:
-    theta = as_float_array("theta", theta, ndim=1)
-    if theta.shape != (2,):
-        raise ValueError(f"theta must be [b, w] with shape (2,), "
-                         f"got shape {theta.shape}")
-    return theta
-
-
-def _data(x, y) -> tuple[np.ndarray, np.ndarray]:
-    x = as_float_array("x", x, ndim=1)
-    y = as_float_array("y", y, ndim=1)
-    check_same_length(x=x, y=y)
-    return x, y
-
 
 def line_predict(theta, x) -> np.ndarray:
     """Predictions b + w x for ``theta = [b, w]``."""
-    b, w = _theta(theta)
-    return b + w * as_float_array("x", x, ndim=1)
+    b, w = theta
+    return b + w * np.asarray(x, dtype=float)
 
 
 def line_mse(theta, x, y) -> float:
     """L(b, w) = (1/N) sum_n (y_n - b - w x_n)^2."""
-    x, y = _data(x, y)
     r = y - line_predict(theta, x)
     return float(np.mean(r**2))
 
@@ -43,7 +25,6 @@ def line_mse_grad(theta, x, y) -> np.ndarray:
     """Gradient [dL/db, dL/dw] = [-(2/N) sum r_n, -(2/N) sum r_n x_n]
     with r_n = y_n - b - w x_n.
     """
-    x, y = _data(x, y)
     r = y - line_predict(theta, x)
     return np.array([-2.0 * np.mean(r), -2.0 * np.mean(r * x)])
 
@@ -52,7 +33,7 @@ def line_mse_hessian(x) -> np.ndarray:
     """The constant Hessian 2 [[1, mean x], [mean x, mean x^2]] of the line's
     MSE.
     """
-    x = as_float_array("x", x, ndim=1)
+    x = np.asarray(x, dtype=float)
     m1, m2 = np.mean(x), np.mean(x**2)
     return 2.0 * np.array([[1.0, m1], [m1, m2]])
 
@@ -61,7 +42,7 @@ def least_squares_line(x, y) -> np.ndarray:
     """Closed-form minimiser [b*, w*]:
     w* = cov(x, y) / var(x), b* = mean(y) - w* mean(x).
     """
-    x, y = _data(x, y)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     var_x = np.mean((x - x.mean()) ** 2)
     if var_x == 0.0:
         raise ValueError("all x are equal: the slope of a least-squares line "

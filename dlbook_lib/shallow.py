@@ -15,9 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-from ._validate import as_float_array, check_float, check_int, check_same_length
+from ._validate import check_float, check_int, check_same_length
 from . import activations
-from .activations import _ramp, relu
+from .activations import relu
+
 
 def hard_sigmoid_from_relus(x, *, x0: float = 0.0, x1: float = 1.0,
                             c: float = 1.0) -> np.ndarray:
@@ -27,30 +28,14 @@ def hard_sigmoid_from_relus(x, *, x0: float = 0.0, x1: float = 1.0,
     left of x0, only the first is on between x0 and x1, and right of x1 their
     slopes cancel.
     """
-    x0, x1, c = _ramp(x0, x1, c)
-    x = as_float_array("x", x)
+    x = np.asarray(x, dtype=float)
     return (c / (x1 - x0)) * (relu(x - x0) - relu(x - x1))
 
 
-def _layer_args(x, W, b, c, b0):
-    W = as_float_array("W", W, ndim=2)
-    k, d = W.shape
-    x = as_float_array("x", x, ndim=(1, 2))
-    if x.ndim == 1:
-        if d != 1:
-            raise ValueError(f"a 1-D x is read as N scalar inputs, but W has "
-                             f"{d} columns; pass x with shape (N, d)")
-        x = x[:, None]
-    if x.shape[1] != d:
-        raise ValueError(f"x has {x.shape[1]} features but W expects {d} "
-                         f"(W has shape {W.shape})")
-    b = as_float_array("b", b, ndim=1)
-    c = as_float_array("c", c, ndim=1)
-    if b.shape != (k,) or c.shape != (k,):
-        raise ValueError(f"b and c must have shape ({k},) to match the {k} "
-                         f"rows of W, got {b.shape} and {c.shape}")
-    b0 = check_float("b0", b0)
-    return x, W, b, c, b0
+def _batch(x) -> np.ndarray:
+    """x as an (N, d) float array; a 1-D x is N scalar inputs (d = 1)."""
+    x = np.asarray(x, dtype=float)
+    return x[:, None] if x.ndim == 1 else x
 
 
 def one_hidden_layer_loop(x, W, b, c, b0: float,
@@ -63,7 +48,7 @@ def one_hidden_layer_loop(x, W, b, c, b0: float,
     units, one over input features.
     """
     act = activations.get(activation_name).f
-    x, W, b, c, b0 = _layer_args(x, W, b, c, b0)
+    x, W = _batch(x), np.asarray(W, dtype=float)
     k, d = W.shape
     y = np.empty(len(x))
     for n in range(len(x)):
@@ -83,7 +68,7 @@ def one_hidden_layer_matrix(x, W, b, c, b0: float,
     y = b0 + act(X W^T + b) c, shape (N,).
     """
     act = activations.get(activation_name).f
-    x, W, b, c, b0 = _layer_args(x, W, b, c, b0)
+    x, W = _batch(x), np.asarray(W, dtype=float)
     return b0 + act(x @ W.T + b) @ c
 
 
@@ -151,12 +136,10 @@ def relu_interpolant(knots, values) -> OneHiddenLayer:
     units, exact on [xi_0, xi_k] (left of xi_0 it is constant, right of xi_k it
     continues the last piece).
     """
-    knots = as_float_array("knots", knots, ndim=1)
-    values = as_float_array("values", values, ndim=1)
-    check_same_length(knots=knots, values=values)
-    if len(knots) < 2:
-        raise ValueError(f"need at least 2 knots for one linear piece, "
-                         f"got {len(knots)}")
+    knots, values = (np.asarray(a, dtype=float) for a in (knots, values))
+    if len(knots) < 2 or len(values) != len(knots):
+        raise ValueError(f"need at least 2 knots and one value per knot, got "
+                         f"{len(knots)} knots and {len(values)} values")
     if not np.all(np.diff(knots) > 0):
         raise ValueError("knots must be strictly increasing")
     slopes = np.diff(values) / np.diff(knots)
@@ -175,9 +158,8 @@ def fit_output_layer(x, y, W, b,
     of the mean squared error has a closed form (``numpy.linalg.lstsq``).
     """
     act = activations.get(activation_name).f
-    W = as_float_array("W", W, ndim=2)
-    x, W, b, _, _ = _layer_args(x, W, b, np.zeros(W.shape[0]), 0.0)
-    y = as_float_array("y", y, ndim=1)
+    x, y = _batch(x), np.asarray(y, dtype=float)
+    W, b = np.asarray(W, dtype=float), np.asarray(b, dtype=float)
     check_same_length(x=x, y=y)
     features = np.column_stack([np.ones(len(x)), act(x @ W.T + b)])
     coef = np.linalg.lstsq(features, y, rcond=None)[0]
@@ -189,14 +171,13 @@ def tent_map(x) -> np.ndarray:
     """The tent map t(x) = 2 relu(x) - 4 relu(x - 1/2):
     2x on [0, 1/2], 2 - 2x on [1/2, 1].
     """
-    x = as_float_array("x", x)
     return 2.0 * relu(x) - 4.0 * relu(x - 0.5)
 
 
 def tent_map_power(x, depth: int) -> np.ndarray:
     """The tent map applied ``depth`` times (depth 0 is the identity)."""
     depth = check_int("depth", depth, minimum=0)
-    y = as_float_array("x", x)
+    y = np.asarray(x, dtype=float)
     for _ in range(depth):
         y = tent_map(y)
     return y
@@ -245,12 +226,11 @@ def count_linear_pieces(x, y, *, tol: float = 1e-9) -> int:
     that hides another kink, can be missed: sample finely enough that every
     piece holds at least two grid intervals.
     """
-    x = as_float_array("x", x, ndim=1)
-    y = as_float_array("y", y, ndim=1)
-    check_same_length(x=x, y=y)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     tol = check_float("tol", tol, minimum=0.0)
-    if len(x) < 2:
-        raise ValueError(f"need at least 2 samples, got {len(x)}")
+    if len(x) < 2 or len(y) != len(x):
+        raise ValueError(f"need at least 2 samples and one y per x, got "
+                         f"{len(x)} x and {len(y)} y")
     if not np.all(np.diff(x) > 0):
         raise ValueError("x must be strictly increasing")
     slopes = np.diff(y) / np.diff(x)

@@ -31,14 +31,5 @@ def show_source(obj) -> SourceListing:
     Use it as the last expression of a cell:
     ``show_source(dlbook_lib.numeric.numerical_gradient)``.
     """
-    if not (inspect.isfunction(obj) or inspect.isclass(obj)
-            or inspect.ismethod(obj)):
-        raise TypeError(f"show_source needs a function, class or method, "
-                        f"got {type(obj).__name__}")
-    try:
-        code = inspect.getsource(obj)
-    except (OSError, TypeError) as exc:
-        raise ValueError(f"the source of {obj.__qualname__} "
-                         "is not available") from exc
-    return SourceListing(f"{obj.__module__}.{obj.__qualname__}",
-                         textwrap.dedent(code).rstrip())
+    code = textwrap.dedent(inspect.getsource(obj)).rstrip()
+    return SourceListing(f"{obj.__module__}.{obj.__qualname__}", code)

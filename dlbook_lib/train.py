@@ -40,11 +40,6 @@ class History:
     stopped_epoch: int = 0
     steps: int = 0
 
-    def __repr__(self) -> str:
-        last = f"{self.train_loss[-1]:.4f}" if self.train_loss else "-"
-        return (f"History(epochs={self.stopped_epoch}, "
-                f"best_epoch={self.best_epoch}, last_train_loss={last})")
-
 
 def accuracy(logits, labels) -> float:
     """Fraction of rows whose largest logit is at the label (higher is
@@ -52,16 +47,12 @@ def accuracy(logits, labels) -> float:
     return float((logits.argmax(dim=1) == labels).float().mean().item())
 
 
-def _tensor(name: str, value: Any, dtype, device):
+def _tensor(value: Any, dtype, device):
     import torch
 
     if isinstance(value, torch.Tensor):
         return value.to(device=device, dtype=dtype)
-    try:
-        return torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be an array or tensor, got "
-                        f"{type(value).__name__}") from exc
+    return torch.as_tensor(np.asarray(value), dtype=dtype, device=device)
 
 
 def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
@@ -120,13 +111,13 @@ def fit(model, x, y, *, optimizer: Callable, epochs: int, batch_size: int,
         y_dtype = torch.int64 if loss is F.cross_entropy else x_dtype
     dev = default_device()
     model.to(dev)
-    x = _tensor("x", x, x_dtype, dev)
-    y = _tensor("y", y, y_dtype, dev)
+    x = _tensor(x, x_dtype, dev)
+    y = _tensor(y, y_dtype, dev)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)}")
     if val is not None:
-        x_val = _tensor("val[0]", val[0], x_dtype, dev)
-        y_val = _tensor("val[1]", val[1], y_dtype, dev)
+        x_val = _tensor(val[0], x_dtype, dev)
+        y_val = _tensor(val[1], y_dtype, dev)
 
     opt = optimizer(model.parameters())
     sched = scheduler(opt) if scheduler is not None else None
@@ -211,13 +202,9 @@ def make_mlp(sizes: Sequence[int], *, activation: str = "relu", seed: int = 0,
     sizes = [check_int(f"sizes[{i}]", s, minimum=1)
              for i, s in enumerate(sizes)]
     if len(sizes) < 2:
-        raise ValueError(f"sizes needs at least an input and an output size, "
-                         f"got {sizes}")
+        raise ValueError(f"sizes needs input and output sizes, got {sizes}")
     activations.get(activation)  # fail early on an unknown name
     seed = check_int("seed", seed, minimum=0)
-    if not isinstance(batch_norm, bool):
-        raise TypeError(f"batch_norm must be True or False, "
-                        f"got {batch_norm!r}")
     dropout = check_float("dropout", dropout, minimum=0.0, maximum=1.0,
                           strict_max=True)
     state = torch.random.get_rng_state()
@@ -254,11 +241,6 @@ class TrainResult:
     val_curve: list[float]
     train_loss: list[float]
 
-    def __repr__(self) -> str:
-        return (f"TrainResult(train_acc={self.train_acc:.3f}, "
-                f"val_acc={self.val_acc:.3f}, "
-                f"test_acc={self.test_acc:.3f}, best_epoch={self.best_epoch})")
-
 
 def train_classifier(model, split: Split, *, epochs: int, lr: float,
                      batch_size: int, seed: int = 0,
@@ -277,8 +259,6 @@ def train_classifier(model, split: Split, *, epochs: int, lr: float,
     if not isinstance(split, Split):
         raise TypeError(f"split must be a dlbook_lib.data.Split, "
                         f"got {type(split).__name__}")
-    lr = check_float("lr", lr, minimum=0.0, strict_min=True)
-    weight_decay = check_float("weight_decay", weight_decay, minimum=0.0)
     hist = fit(model, split.x_train, split.y_train, epochs=epochs,
                batch_size=batch_size, seed=seed, restore_best=True,
                optimizer=lambda ps: torch.optim.Adam(

@@ -1,5 +1,5 @@
 """dlbook_lib.activations against PyTorch (values and autograd derivatives), including the
-kink at 0, extreme inputs and bad inputs."""
+kink at 0, extreme inputs and an unknown name."""
 import math
 import warnings
 
@@ -159,36 +159,6 @@ def test_shapes_scalars_and_lists():
     assert act.get("silu").f(0.0) == 0.0
 
 
-@pytest.mark.parametrize("bad, error", [
-    (np.array([0.0, np.nan]), ValueError),
-    (np.array([np.inf]), ValueError),
-    (np.array([]), ValueError),
-    ("abc", TypeError),
-    (np.array([1 + 2j]), TypeError),
-])
-@pytest.mark.parametrize("name", sorted(TORCH_TWINS))
-def test_bad_inputs_are_rejected(name, bad, error):
-    a = act.get(name)
-    with pytest.raises(error):
-        a.f(bad)
-    with pytest.raises(error):
-        a.grad(bad)
-
-
-def test_bad_parameters_are_rejected():
-    with pytest.raises(ValueError, match="slope"):
-        act.leaky_relu([1.0], slope=float("nan"))
-    with pytest.raises(TypeError, match="slope"):
-        act.leaky_relu_grad([1.0], slope="0.1")
-    with pytest.raises(TypeError, match="a must"):
-        act.prelu([1.0], a=None)
-    with pytest.raises(ValueError, match="alpha"):
-        act.elu([1.0], alpha=-1.0)
-    with pytest.raises(ValueError, match="at least 2 pieces"):
-        act.maxout(np.zeros((4, 1)))
-    with pytest.raises(ValueError, match="at least 2 pieces"):
-        act.maxout_grad(3.0)
+def test_unknown_activation_name_is_rejected():
     with pytest.raises(ValueError, match="unknown activation 'swish'"):
         act.get("swish")
-    with pytest.raises(TypeError, match="string"):
-        act.get(3)

@@ -12,9 +12,9 @@ from dlbook_lib import regression, losses, optim, plot  # noqa: E402
 
 
 def test_setup_is_deterministic_and_single_threaded():
-    dlbook_lib.setup(seed=5, style=False)
+    dlbook_lib.setup(seed=5)
     a = (torch.rand(3), np.random.rand(3))
-    dlbook_lib.setup(seed=5, style=False)
+    dlbook_lib.setup(seed=5)
     b = (torch.rand(3), np.random.rand(3))
     assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1])
     assert torch.get_num_threads() == 1
@@ -23,22 +23,19 @@ def test_setup_is_deterministic_and_single_threaded():
 
 
 def test_setup_and_device_bad_input():
-    with pytest.raises(ValueError, match="threads"):
-        dlbook_lib.setup(threads=0)
     with pytest.raises(TypeError, match="seed"):
         dlbook_lib.setup(seed=1.5)
-    with pytest.raises(ValueError, match="seed"):
-        dlbook_lib.seed_everything(2**32)
-    with pytest.raises(ValueError, match="prefer"):
-        dlbook_lib.device("tpu")
-    assert dlbook_lib.device("cpu").type == "cpu"
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        dlbook_lib.seed_everything(-1)
+    assert dlbook_lib.device().type == ("cuda" if torch.cuda.is_available()
+                                        else "cpu")
 
 
 def test_show_source():
     listing = dlbook_lib.show_source(losses.mse)
     assert "def mse" in listing._repr_markdown_()
     assert repr(listing).startswith("<source of dlbook_lib.losses.mse:")
-    with pytest.raises(TypeError, match="function, class or method"):
+    with pytest.raises(TypeError, match="function"):
         dlbook_lib.show_source(42)
 
 
@@ -49,10 +46,6 @@ def test_losses_match_torch():
     assert losses.mse(p, t) == pytest.approx(torch.nn.functional.mse_loss(tp, tt).item(), rel=1e-12)
     assert losses.mae(p, t) == pytest.approx(torch.nn.functional.l1_loss(tp, tt).item(), rel=1e-12)
     assert losses.mse([1.0], [3.0]) == 4.0  # batch of one
-    with pytest.raises(ValueError, match="no broadcasting"):
-        losses.mse(np.zeros(3), np.zeros((3, 1)))
-    with pytest.raises(ValueError, match="empty"):
-        losses.mae([], [])
 
 
 def test_line_model_against_autograd():
@@ -70,25 +63,14 @@ def test_line_model_against_autograd():
                                np.polyfit(x, y, 1)[::-1], rtol=1e-10)
 
 
-def test_line_model_bad_input():
-    with pytest.raises(ValueError, match=r"\[b, w\]"):
-        regression.line_predict([1.0, 2.0, 3.0], [1.0])
-    with pytest.raises(ValueError, match="same number of rows"):
-        regression.line_mse([0.0, 1.0], [1.0, 2.0], [1.0])
+def test_least_squares_line_refuses_equal_x():
     with pytest.raises(ValueError, match="all x are equal"):
         regression.least_squares_line([1.0, 1.0], [0.0, 2.0])
-    with pytest.raises(ValueError, match="dimension"):
-        regression.line_mse_hessian(np.zeros((2, 2)))
 
 
 def test_plot_helpers():
     fig, ax = plt.subplots()
     plot.contour_with_path(ax, np.arange(3), np.arange(2), np.ones((2, 3)), [[0, 0], [1, 1]])
     plot.loss_curves(ax, {"a": [1.0, 0.5]})
-    with pytest.raises(ValueError, match="loss_grid must have shape"):
-        plot.contour_with_path(ax, np.arange(3), np.arange(2), np.ones((3, 2)))
-    with pytest.raises(ValueError, match="path must have shape"):
-        plot.contour_with_path(ax, np.arange(3), np.arange(2), np.ones((2, 3)), np.ones((4, 3)))
-    with pytest.raises(ValueError, match="non-empty dict"):
-        plot.loss_curves(ax, {})
+    assert ax.get_yscale() == "log" and len(ax.get_lines()) == 3
     plt.close(fig)

@@ -58,14 +58,6 @@ def test_conv_params_equals_torchs_parameter_count():
 def test_conv_params_rejects_bad_input():
     with pytest.raises(ValueError, match="groups=2 must divide"):
         conv.conv_params(3, 4, 3, groups=2)
-    with pytest.raises(ValueError, match="kernel_size"):
-        conv.conv_params(3, 4, ())
-    with pytest.raises(ValueError, match=r"kernel_size\[1\]"):
-        conv.conv_params(3, 4, (3, 0))
-    with pytest.raises(TypeError, match="bias"):
-        conv.conv_params(3, 4, 3, bias=1)
-    with pytest.raises(ValueError, match="in_channels"):
-        conv.conv_params(0, 4, 3)
 
 
 def test_layer_shapes_of_a_small_cnn():
@@ -81,15 +73,6 @@ def test_layer_shapes_of_a_small_cnn():
         ("Flatten", (24,), 0), ("Linear", (5,), 24 * 5 + 5)]
     one = torch.nn.Sequential(torch.nn.Conv1d(3, 1, 1)).double()
     assert conv.layer_shapes(one, (3, 1)) == [("Conv1d", (1, 1), 4)]
-
-
-def test_layer_shapes_rejects_bad_input():
-    with pytest.raises(TypeError, match="Sequential"):
-        conv.layer_shapes(torch.nn.Conv2d(1, 1, 3), (1, 5, 5))
-    with pytest.raises(TypeError, match="input_shape"):
-        conv.layer_shapes(torch.nn.Sequential(torch.nn.ReLU()), [1, 5, 5])
-    with pytest.raises(ValueError, match=r"input_shape\[1\]"):
-        conv.layer_shapes(torch.nn.Sequential(torch.nn.ReLU()), (1, 0, 5))
 
 
 # --- from-scratch layers (chapter 17) ----------------------------------------
@@ -245,27 +228,14 @@ def test_small_cnn_in_sequential_equals_its_torch_twin():
         (lambda: conv.Conv2d(1, 2, 2.5), TypeError, "kernel_size"),
         (lambda: conv.Conv2d(1, 2, 3, method="fft"), ValueError,
          "method must be one of"),
-        (lambda: conv.Conv2d(1, 2, 3, init="kaiming"), TypeError,
-         "init must be a scheme"),
-        (lambda: conv.Conv2d(3, 2, 3)(np.ones((2, 1, 5, 5))), ValueError,
-         r"Conv2d\(3, 2, 3\) needs input of shape \(B, 3, H, W\)"),
-        (lambda: conv.Conv2d(1, 2, 3)(np.ones((5, 5))), ValueError,
-         r"needs input of shape"),
         (lambda: conv.Conv2d(1, 2, 5)(np.ones((1, 1, 4, 9))), ValueError,
          "does not fit"),
-        (lambda: conv.Conv2d(1, 2, 3).backward(np.ones((1, 2, 3, 3))),
-         RuntimeError, "forward before backward"),
+        (lambda: conv.Conv2d(1, 2, 5, method="naive")(np.ones((1, 1, 9, 4))),
+         ValueError, "does not fit"),
         (lambda: conv.MaxPool2d(0), ValueError, "kernel_size must be >= 1"),
         (lambda: conv.MaxPool2d(2, stride=0), ValueError, "stride"),
-        (lambda: conv.MaxPool2d(2)(np.ones((4, 4))), ValueError,
-         r"MaxPool2d\(2\) needs input of shape \(B, C, H, W\)"),
         (lambda: conv.MaxPool2d(3)(np.ones((1, 1, 2, 5))), ValueError,
          "does not fit"),
-        (lambda: conv.MaxPool2d(2).backward(np.ones((1, 1, 1, 1))),
-         RuntimeError, "forward before backward"),
-        (lambda: conv.im2col(np.ones((3, 4)), 2), ValueError, r"\(B, C, H, W\)"),
-        (lambda: conv.col2im(np.ones((1, 4, 5)), (1, 1, 3, 3), 2), ValueError,
-         "cols must have shape"),
     ],
 )
 def test_conv_bad_inputs_are_named(call, exc, msg):

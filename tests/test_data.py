@@ -22,6 +22,28 @@ def test_mnist1d_leaves_global_numpy_state_alone():
     assert np.random.rand() == expected
 
 
+def test_mnist1d_disk_cache_gives_the_generated_arrays_bit_for_bit(tmp_path, monkeypatch):
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    monkeypatch.setenv("DLBOOK_CACHE", str(tmp_path))
+    data._mnist1d_arrays.cache_clear()
+    args = get_dataset_args()
+    args.num_samples, args.seed, args.train_split = 60, 3, 0.8
+    d = make_dataset(args)
+    want = (np.concatenate([d["x"], d["x_test"]]).astype(np.float32),
+            np.concatenate([d["y"], d["y_test"]]).astype(np.int64))
+    for _ in ("generated and written", "read back from disk"):
+        got = data._mnist1d_arrays(60, 3)
+        data._mnist1d_arrays.cache_clear()
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+    (file,) = tmp_path.glob("mnist1d-*-60-3.npz")   # no half-written .part file left
+    np.savez(file, x=want[0] + 1, y=want[1])         # the disk copy is what is used
+    np.testing.assert_array_equal(data._mnist1d_arrays(60, 3)[0], want[0] + 1)
+    data._mnist1d_arrays.cache_clear()
+
+
 def test_digits():
     s = data.digits()
     assert sum(s.sizes()) == 1797

@@ -47,16 +47,14 @@ def test_correct_gradients_pass(activation, loss):
     assert report.verdict().startswith("✓ all 4 parameter gradients agree")
 
 
-def test_wrong_gradient_is_named_and_assert_raises(capsys):
+def test_wrong_gradient_is_named():
     net, loss_fn, grads = _net_and_loss()
     bad = dict(grads, **{"2.bias": 2 * grads["2.bias"]})
     report = gradcheck.gradient_check(loss_fn, net.params, bad)
     assert report.failed == ["2.bias"]
     assert report.errors["2.bias"] == pytest.approx(1 / 3, rel=1e-6)
     assert "✗ gradients disagree for 2.bias" in report.verdict()
-    with pytest.raises(AssertionError, match="2.bias"):
-        gradcheck.assert_gradients(loss_fn, net.params, bad)
-    assert "3.3e-01" in capsys.readouterr().out
+    assert "3.3e-01" in report.table()
 
 
 def test_against_autograd_on_a_matrix_function():
@@ -87,8 +85,7 @@ def test_report_table_shows_the_bound_a_pass_met_and_the_error_of_a_failure():
 @pytest.mark.parametrize(
     "kwargs, exc, msg",
     [
-        ({"loss_fn": 3}, TypeError, "loss_fn must be callable"),
-        ({"params": {}}, ValueError, "non-empty dict"),
+        ({"params": {}, "grads": {}}, ValueError, "non-empty dicts"),
         ({"grads": {"b": np.ones(2)}}, ValueError, "same names"),
         ({"grads": {"a": np.ones(3)}}, ValueError, "has shape"),
         ({"eps": 0.0}, ValueError, "eps must be >"),

@@ -31,10 +31,6 @@ def test_flatten_unflatten_round_trip():
     assert flat.tolist() == [0, 1, 2, 3, 4, 5, 7]
     back = hessian.unflatten(flat, [a, b])
     assert torch.equal(back[0], a) and torch.equal(back[1], b)
-    with pytest.raises(ValueError, match="7 entries"):
-        hessian.unflatten(torch.zeros(6), [a, b])
-    with pytest.raises(TypeError, match="non-empty list"):
-        hessian.flatten([])
 
 
 def test_hvp_and_full_hessian_match_autograd():
@@ -48,13 +44,6 @@ def test_hvp_and_full_hessian_match_autograd():
     np.testing.assert_allclose(hessian.full_hessian(closure, params).numpy(), H, rtol=1e-10, atol=1e-13)
     # zero vector gives zero product
     assert torch.count_nonzero(hessian.hvp(closure, params, torch.zeros(n))) == 0
-
-
-def test_flat_grad_matches_backward():
-    closure, params, _ = small_problem(1)
-    g = hessian.flat_grad(closure, params)
-    closure().backward()
-    np.testing.assert_allclose(g.numpy(), hessian.flatten([p.grad for p in params]).numpy(), rtol=1e-12)
 
 
 def test_hvp_of_linear_loss_is_zero():
@@ -92,28 +81,19 @@ def test_classify_critical_point():
     assert hessian.classify_critical_point([0.0, 2.0]) == "inconclusive"
     assert hessian.classify_critical_point([1e-12, 2.0]) == "inconclusive"
     assert hessian.classify_critical_point([0.0, 0.0]) == "inconclusive"
-    with pytest.raises(ValueError, match="dimension"):
-        hessian.classify_critical_point(np.eye(2))
 
 
 def test_bad_inputs():
     closure, params, _ = small_problem()
     with pytest.raises(TypeError, match="list of tensors"):
         hessian.hvp(closure, params[0], torch.zeros(3))
-    with pytest.raises(ValueError, match="at least one tensor"):
-        hessian.hvp(closure, [], torch.zeros(3))
-    frozen = torch.zeros(2, dtype=torch.float64)
-    with pytest.raises(ValueError, match="requires_grad"):
-        hessian.hvp(lambda: frozen.sum(), [frozen], torch.zeros(2))
-    with pytest.raises(ValueError, match="one entry per parameter"):
-        hessian.hvp(closure, params, torch.zeros(5))
-    with pytest.raises(ValueError, match="scalar"):
-        hessian.hvp(lambda: torch.stack([p.sum() for p in params]), params, torch.zeros(21))
-    with pytest.raises(TypeError, match="callable"):
-        hessian.full_hessian(42, params)
     with pytest.raises(ValueError, match="k must be <="):
         hessian.lanczos(closure, params, 22)
     with pytest.raises(ValueError, match="iters"):
         hessian.power_iteration(closure, params, iters=0)
-    with pytest.raises(TypeError, match="floating-point"):
-        hessian.num_params([torch.zeros(2, dtype=torch.int64)])
+    with pytest.raises(ValueError, match="tol"):
+        hessian.power_iteration(closure, params, tol=-1.0)
+    with pytest.raises(ValueError, match="seed"):
+        hessian.lanczos(closure, params, 3, seed=-1)
+    with pytest.raises(ValueError, match="tol"):
+        hessian.classify_critical_point([1.0], tol=-1.0)

@@ -48,7 +48,6 @@ def test_xavier_uniform_matches_torch_statistics():
 @pytest.mark.parametrize("gain", [1.0, 5.0 / 3.0])
 def test_xavier_normal_matches_torch_statistics(gain):
     std = gain * math.sqrt(2.0 / sum(init.fans(BIG)))
-    assert init.xavier_std(BIG, gain) == pytest.approx(std, rel=1e-15)
     for w in (init.xavier_normal(BIG, gain=gain, rng=1), torch_sample(nn.init.xavier_normal_, gain=gain)):
         assert w.std() == pytest.approx(std, rel=0.01)
 
@@ -146,20 +145,8 @@ def test_bad_arguments():
         init.kaiming_normal((3, 4), mode="fan_avg")
     with pytest.raises(ValueError, match="negative_slope"):
         init.kaiming_std((3, 4), negative_slope=-0.1)
-    with pytest.raises(ValueError, match="std must be >"):
-        init.normal((3, 4), 0.0)
-    with pytest.raises(ValueError, match="gain must be >"):
-        init.xavier_uniform((3, 4), gain=-1.0)
-    with pytest.raises(ValueError, match="finite"):
-        init.constant((3, 4), float("nan"))
-    with pytest.raises(ValueError, match="rng must be >= 0"):
-        init.lecun_normal((3, 4), rng=-1)
-    with pytest.raises(TypeError, match="rng must be an integer"):
-        init.lecun_normal((3, 4), rng=0.5)
-    with pytest.raises(TypeError, match="torch.nn.Module"):
-        init.init_linear_layers("not a model", init.xavier_normal)
-    with pytest.raises(TypeError, match="callable"):
-        init.init_linear_layers(nn.Linear(2, 2), "xavier")
+    with pytest.raises(TypeError, match="bias must be a real number"):
+        init.init_linear_layers(nn.Linear(2, 2), init.xavier_normal, bias="0")
     with pytest.raises(ValueError, match="no torch.nn.Linear"):
         init.init_linear_layers(nn.ReLU(), init.xavier_normal)
     with pytest.raises(ValueError, match="scheme returned shape"):

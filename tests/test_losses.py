@@ -1,4 +1,4 @@
-"""dlbook_lib.losses against PyTorch: values, gradients, extreme inputs and bad inputs (chapter 07)."""
+"""dlbook_lib.losses against PyTorch: values, gradients, extreme inputs and the hinge's 0/1 labels (chapter 07)."""
 import numpy as np
 import pytest
 import torch
@@ -72,19 +72,6 @@ def test_mae_subgradient_at_zero_residual_matches_autograd():
     assert losses.mae_grad(p, y)[0] == 0.0
 
 
-def test_regression_bad_inputs():
-    with pytest.raises(ValueError, match="no broadcasting"):
-        losses.mse_grad(np.zeros(3), np.zeros((3, 1)))
-    with pytest.raises(ValueError, match="delta must be > 0"):
-        losses.huber([1.0], [0.0], delta=0.0)
-    with pytest.raises(TypeError, match="delta must be a real number"):
-        losses.huber_grad([1.0], [0.0], delta="1")
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        losses.mae_grad([np.nan], [0.0])
-    with pytest.raises(ValueError, match="empty"):
-        losses.huber([], [])
-
-
 # ----------------------------------------------------------------------------- hinge losses
 def test_binary_hinge_matches_sklearn_and_multi_margin(rng):
     from sklearn.metrics import hinge_loss
@@ -109,13 +96,11 @@ def test_binary_hinge_batch_of_one_and_zero_gradient_beyond_margin():
     np.testing.assert_array_equal(losses.hinge_grad([3.0, -2.0], [1.0, -1.0]), [0.0, 0.0])
 
 
-def test_binary_hinge_bad_inputs():
+def test_binary_hinge_refuses_0_1_labels():
     with pytest.raises(ValueError, match=r"-1 or \+1.*2 \* label - 1"):
         losses.hinge([0.3, 0.1], [0, 1])
-    with pytest.raises(ValueError, match="same number of rows"):
-        losses.hinge_grad([0.3, 0.1], [1.0])
-    with pytest.raises(ValueError, match="dimension"):
-        losses.hinge(np.zeros((2, 2)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"got values \[0.0, 1.0\]"):
+        losses.hinge_grad([0.3, 0.1], [0, 1])
 
 
 @pytest.mark.parametrize("margin", [1.0, 0.5, 2.0])
@@ -151,12 +136,6 @@ def test_multiclass_hinge_batch_of_one_and_bad_inputs():
         losses.multiclass_hinge(z, y, kind="svm")
     with pytest.raises(ValueError, match="kind must be"):
         losses.multiclass_hinge_grad(z, y, kind="svm")
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\]"):
-        losses.multiclass_hinge(z, np.array([3]))
-    with pytest.raises(TypeError, match="integer class labels"):
-        losses.multiclass_hinge(z, np.array([0.0]))
-    with pytest.raises(ValueError, match="C >= 2"):
-        losses.multiclass_hinge(np.zeros((2, 1)), np.array([0, 0]))
 
 
 # ----------------------------------------------------------------------------- softmax and friends
@@ -188,15 +167,6 @@ def test_softmax_axis_and_vector_input(rng):
     np.testing.assert_allclose(losses.softmax(v + 1234.5), losses.softmax(v), rtol=1e-12)  # shift invariance
 
 
-def test_softmax_bad_inputs():
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        losses.softmax([0.0, np.inf])
-    with pytest.raises(TypeError, match="must hold numbers"):
-        losses.logsumexp(["a", "b"])
-    with pytest.raises(ValueError, match="empty"):
-        losses.log_softmax([])
-
-
 # ----------------------------------------------------------------------------- cross-entropies
 @pytest.mark.parametrize("n", [1, 25])
 def test_cross_entropy_matches_torch(rng, n):
@@ -221,27 +191,16 @@ def test_cross_entropy_extreme_logits_do_not_overflow():
     assert losses.cross_entropy(np.array([[0.0, -1000.0]]), np.array([1])) == pytest.approx(1000.0, rel=1e-14)
 
 
-def test_cross_entropy_accepts_torch_labels_and_rejects_bad_ones(rng):
+def test_cross_entropy_accepts_torch_tensors_and_lists(rng):
     z = rng.normal(size=(3, 4))
     assert losses.cross_entropy(torch.tensor(z), torch.tensor([0, 1, 2])) == pytest.approx(
         losses.cross_entropy(z, np.array([0, 1, 2])), rel=RTOL)
-    with pytest.raises(TypeError, match="integer class labels"):
-        losses.cross_entropy(z, np.array([0.0, 1.0, 2.0]))
-    with pytest.raises(ValueError, match="same number of rows"):
-        losses.cross_entropy_grad(z, np.array([0, 1]))
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\]"):
-        losses.cross_entropy(z, np.array([0, 1, -1]))
-    with pytest.raises(ValueError, match="dimension"):
-        losses.cross_entropy(z[0], np.array([0]))
+    assert losses.cross_entropy(z.tolist(), [0, 1, 2]) == losses.cross_entropy(z, np.array([0, 1, 2]))
 
 
 @pytest.mark.parametrize("n", [1, 30])
 def test_binary_cross_entropy_matches_torch(rng, n):
-    q = rng.uniform(0.02, 0.98, size=n)
     y = rng.uniform(0.0, 1.0, size=n)  # soft targets are allowed
-    value, g = autograd(lambda a: F.binary_cross_entropy(a, t(y)), q)
-    assert losses.binary_cross_entropy(q, y) == pytest.approx(value, rel=RTOL)
-    np.testing.assert_allclose(losses.binary_cross_entropy_grad(q, y), g, rtol=RTOL)
     z = rng.normal(scale=3.0, size=n)
     value, g = autograd(lambda a: F.binary_cross_entropy_with_logits(a, t(y)), z)
     assert losses.binary_cross_entropy_with_logits(z, y) == pytest.approx(value, rel=RTOL)
@@ -268,17 +227,6 @@ def test_binary_cross_entropy_with_extreme_logits():
     assert value == pytest.approx(tv, rel=1e-14)
     assert value == pytest.approx((1000 + 1000 + 40) / 5, rel=1e-14)
     np.testing.assert_allclose(grad, tg, rtol=1e-12, atol=1e-300)
-
-
-def test_binary_cross_entropy_bad_inputs():
-    with pytest.raises(ValueError, match=r"strictly inside \(0, 1\)"):
-        losses.binary_cross_entropy([0.5, 1.0], [1.0, 1.0])
-    with pytest.raises(ValueError, match=r"strictly inside \(0, 1\)"):
-        losses.binary_cross_entropy_grad([0.0], [1.0])
-    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
-        losses.binary_cross_entropy_with_logits([0.5], [2.0])
-    with pytest.raises(ValueError, match="no broadcasting"):
-        losses.binary_cross_entropy_with_logits_grad([0.5, 0.1], [1.0])
 
 
 # ------------------------------------------------------------------ Gaussian likelihood
@@ -326,12 +274,8 @@ def test_gaussian_nll_variance_gradient_vanishes_at_the_squared_residual(rng):
         0.5 * np.log(1e-4), rel=RTOL)
 
 
-def test_gaussian_nll_bad_inputs():
-    with pytest.raises(ValueError, match="var must be >= 0"):
-        losses.gaussian_nll([0.0, 1.0], [1.0, -0.5], [0.0, 0.0])
-    with pytest.raises(ValueError, match="one variance per prediction"):
-        losses.gaussian_nll([0.0, 1.0], [1.0], [0.0, 0.0])
-    with pytest.raises(ValueError, match="shape"):
-        losses.gaussian_nll_grad([0.0, 1.0], [1.0, 1.0], [0.0])
-    with pytest.raises(ValueError, match="eps"):
-        losses.gaussian_nll([0.0], [1.0], [0.0], eps=0.0)
+def test_regression_losses_refuse_shapes_that_would_broadcast():
+    pred, y = np.zeros((4, 1)), np.ones(4)
+    for f in (losses.mse, losses.mse_grad, losses.mae, losses.mae_grad, losses.huber):
+        with pytest.raises(ValueError, match=r"shape \(4, 1\).*shape \(4,\)"):
+            f(pred, y)

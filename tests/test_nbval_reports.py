@@ -17,13 +17,15 @@ from tools import reference_platform as rp
 
 
 def _altered_copy(dest: Path) -> Path:
-    """The first chapter with one printed digit changed and a failing assertion appended."""
+    """The first chapter up to its first printed number, with one digit of that number changed
+    and a failing assertion appended (the rest of the chapter is not needed, and costs time)."""
     nb = nbformat.read(nbt.chapter_notebooks()[0], as_version=4)
-    for cell in nbt.code_cells(nb):
-        stream = next((o for o in cell.outputs if o.output_type == "stream"), None)
+    for position, cell in enumerate(nb.cells):
+        stream = next((o for o in cell.get("outputs", []) if o.output_type == "stream"), None)
         if stream is not None and any(ch.isdigit() for ch in stream.text):
             i = next(k for k, ch in enumerate(stream.text) if ch.isdigit())
             stream.text = stream.text[:i] + str((int(stream.text[i]) + 1) % 10) + stream.text[i + 1:]
+            nb.cells = nb.cells[:position + 1]
             break
     nb.cells.append(nbformat.v4.new_code_cell("assert 1 + 1 == 3, 'a claim that is false'"))
     path = dest / "altered.ipynb"

@@ -162,8 +162,8 @@ def test_nesterov_lookahead_plus_momentum_term_is_torch_nesterov():
 
 def test_run_stops_on_divergence_and_rules_validate():
     traj = optim.run(optim.SGD(1.0), quad_loss, quad_grad, [1.0] * 4,
-                     steps=500, stop_above=1e6)
-    assert traj.losses[-1] > 1e6 and len(traj.losses) < 500
+                     steps=500)
+    assert traj.losses[-1] > 1e12 and len(traj.losses) < 500
     with pytest.raises(ValueError, match="Nesterov"):
         optim.SGD(0.1, nesterov=True)
     with pytest.raises(TypeError, match="Optimizer"):
@@ -230,9 +230,6 @@ def test_run_with_batches_steps_and_lookahead():
                   batches=["a", "b", "c"])
     with pytest.raises(TypeError, match="needs steps"):
         optim.run(optim.SGD(0.02), quad_loss, quad_grad, np.ones(4))
-    with pytest.raises(ValueError, match="grad returned shape"):
-        optim.run(optim.SGD(0.02), quad_loss, lambda th, b: np.zeros(3),
-                  np.ones(4), batches=[0])
 
 
 # --- adaptive rules (AdaGrad, RMSProp, Adam, AdamW) and one_cycle ---------
@@ -243,11 +240,9 @@ LR_SCHED = torch.optim.lr_scheduler
 ADAPTIVE = {
     "adagrad": (lambda: optim.AdaGrad(0.1),
                 lambda p: torch.optim.Adagrad(p, lr=0.1), None),
-    "adagrad+decay+lr_decay": (
-        lambda: optim.AdaGrad(lambda t: 0.1 / (1 + t * 0.05),
-                              weight_decay=0.1),
-        lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.05,
-                                      weight_decay=0.1), None),
+    "adagrad+lr_decay": (
+        lambda: optim.AdaGrad(lambda t: 0.1 / (1 + t * 0.05)),
+        lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.05), None),
     "rmsprop": (lambda: optim.RMSProp(1e-3),
                 lambda p: torch.optim.RMSprop(p, lr=1e-3), None),
     "rmsprop+momentum+decay": (
@@ -305,11 +300,6 @@ def test_run_torch_equals_an_independent_torch_loop():
                                [rosen_loss(p) for p in traj.params])
     assert optim.run_torch(make, rosen_loss, rosen_grad, [0.0, 0.0],
                            steps=0).params.shape == (1, 2)
-    with pytest.raises(TypeError, match="callables"):
-        optim.run_torch("adam", rosen_loss, rosen_grad, [0.0], steps=1)
-    with pytest.raises(ValueError, match="grad returned shape"):
-        optim.run_torch(make, rosen_loss, lambda th: np.zeros(3), [0.0, 0.0],
-                        steps=1)
 
 
 def test_two_parameters_of_different_shapes_keep_separate_state():
@@ -396,8 +386,7 @@ def test_zero_gradients_and_weight_decay_closed_forms():
 
 @pytest.mark.parametrize("kwargs", [
     {}, {"three_phase": True}, {"anneal": "linear"},
-    {"three_phase": True, "anneal": "linear", "pct_start": 0.25},
-    {"pct_start": 0.45, "div_factor": 10.0, "final_div_factor": 100.0},
+    {"three_phase": True, "anneal": "linear"},
 ])
 def test_one_cycle_equals_torch_one_cycle_lr(kwargs):
     total = 97
@@ -415,14 +404,11 @@ def test_one_cycle_equals_torch_one_cycle_lr(kwargs):
         sched.step()
     ours = [schedule(t) for t in range(total)]
     np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-15)
-    div = kwargs.get("div_factor", 25.0)
-    assert ours[0] == pytest.approx(0.2 / div, rel=1e-12)
-    # max_lr itself is reached only when pct_start * total is an integer
+    assert ours[0] == pytest.approx(0.2 / 25, rel=1e-12)
+    # max_lr itself is reached only when 0.3 * total is an integer
     assert max(ours) <= 0.2 * (1 + 1e-12)
-    assert optim.one_cycle(0.2, 100, **kwargs)(
-        round(kwargs.get("pct_start", 0.3) * 100) - 1) == pytest.approx(0.2)
-    lr_min = 0.2 / div / kwargs.get("final_div_factor", 1e4)
-    assert ours[-1] == pytest.approx(lr_min, rel=1e-9)
+    assert optim.one_cycle(0.2, 100, **kwargs)(29) == pytest.approx(0.2)
+    assert ours[-1] == pytest.approx(0.2 / 25 / 1e4, rel=1e-9)
     assert schedule(total + 50) == ours[-1]   # stays at the minimum
 
 
@@ -436,17 +422,12 @@ def test_adaptive_rules_and_one_cycle_reject_bad_inputs():
         (lambda: optim.RMSProp(0.1, weight_decay=-1.0), "weight_decay"),
         (lambda: optim.Adam(0.1, betas=(0.9, 1.0)), "beta2"),
         (lambda: optim.Adam(0.1, betas=(-0.1, 0.999)), "beta1"),
-        (lambda: optim.Adam(0.1, betas=0.9), "pair"),
         (lambda: optim.Adam(0.0), "lr"),
         (lambda: optim.AdamW(0.1, weight_decay=-0.01), "weight_decay"),
         (lambda: optim.one_cycle(0.1, 100, anneal="cosine"), "anneal"),
-        (lambda: optim.one_cycle(0.1, 100, pct_start=1.5), "pct_start"),
         (lambda: optim.one_cycle(0.0, 100), "max_lr"),
-        (lambda: optim.one_cycle(0.1, 100, pct_start=0.01), "no steps"),
-        (lambda: optim.one_cycle(0.1, 10, pct_start=1.0), "no steps"),
-        (lambda: optim.one_cycle(0.1, 10, pct_start=0.6, three_phase=True),
-         "no steps"),
-        (lambda: optim.one_cycle(0.1, 100, div_factor=0.0), "div_factor"),
+        (lambda: optim.one_cycle(0.1, 3), "total must be >= 4"),
+        (lambda: optim.SGD(0.1, momentum=1.0), "momentum"),
     ]
     for make, words in cases:
         with pytest.raises(ValueError, match=words):
@@ -494,19 +475,13 @@ def test_clip_grad_norm_equals_torch(scale, max_norm):
             np.testing.assert_array_equal(g, before[k])
 
 
-def test_clip_grad_norm_keeps_the_direction_and_eps_matters():
+def test_clip_grad_norm_keeps_the_direction():
     grads, _ = grads_pair(1, 3.0)
     flat = np.concatenate([g.ravel() for g in grads.values()])
     optim.clip_grad_norm(grads, 1.0)
     clipped = np.concatenate([g.ravel() for g in grads.values()])
     cos = flat @ clipped / np.linalg.norm(flat) / np.linalg.norm(clipped)
     assert cos == pytest.approx(1.0, abs=1e-14)
-    no_eps, _ = grads_pair(1, 3.0)
-    optim.clip_grad_norm(no_eps, 1.0, eps=0.0)
-    n0 = np.sqrt(sum((g ** 2).sum() for g in no_eps.values()))
-    assert n0 == pytest.approx(1.0, rel=1e-14)   # exactly max_norm
-    assert not np.allclose(no_eps["0.weight"], grads["0.weight"], rtol=1e-10,
-                           atol=0)
 
 
 def test_clip_grad_norm_of_a_zero_gradient_is_zero_and_a_noop():
@@ -555,23 +530,6 @@ def test_clipping_bad_inputs():
             clip(ok, float("inf"))
         with pytest.raises(TypeError, match="must be a real number"):
             clip(ok, "1")
-        with pytest.raises(TypeError, match="non-empty dict"):
-            clip({}, 1.0)
-        with pytest.raises(TypeError, match="non-empty dict"):
-            clip([np.ones(3)], 1.0)
-        with pytest.raises(TypeError, match="float NumPy array"):
-            clip({"w": [1.0, 2.0]}, 1.0)
-        with pytest.raises(TypeError, match="float NumPy array"):
-            clip({"w": np.ones(3, dtype=int)}, 1.0)
-        with pytest.raises(ValueError, match="NaN or infinite"):
-            clip({"w": np.array([1.0, np.nan])}, 1.0)
-    with pytest.raises(ValueError, match="eps must be >= 0"):
-        optim.clip_grad_norm(ok, 1.0, eps=-1e-6)
-    # torch agrees that a non-finite norm is an error when asked to check
-    p = torch.zeros(2, requires_grad=True)
-    p.grad = torch.tensor([1.0, float("inf")])
-    with pytest.raises(RuntimeError):
-        torch.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
 
 
 # --- L1 proximal steps and max-norm (chapter 15) -----------------------------
@@ -674,8 +632,6 @@ def test_max_norm_equals_torch_renorm_and_is_the_closest_point(c):
 def test_regularisation_helpers_bad_inputs():
     with pytest.raises(ValueError, match="t must be >= 0"):
         optim.soft_threshold([1.0], -0.1)
-    with pytest.raises(ValueError, match="NaN or infinite"):
-        optim.soft_threshold([np.nan], 0.1)
     with pytest.raises(ValueError, match="l1 must be >= 0"):
         optim.ProximalSGD(0.1, l1=-1.0)
     with pytest.raises(TypeError):

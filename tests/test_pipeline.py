@@ -3,7 +3,8 @@
 * a code edit without re-execution makes the fingerprint test fail, with the command to run;
 * a changed number in a stored output makes nbval fail (tests/test_reference_platform.py);
 * the Colab cell, with a stand-in ``google.colab`` module and a local install source, installs
-  dlbook_lib into an environment that lacks it, and the chapter then runs there.
+  dlbook_lib into an environment that lacks it; the chapter's first cells then run there and
+  every module of the library imports.
 """
 import os
 import shutil
@@ -46,7 +47,7 @@ def test_fingerprint_ignores_markdown_edits():
     assert nbt.stale_reason(nb, FIRST) is None
 
 
-def test_colab_cell_installs_the_library_and_the_chapter_runs(tmp_path):
+def test_colab_cell_installs_the_library_and_the_chapter_starts(tmp_path):
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     venv = tmp_path / "colab-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
@@ -72,8 +73,15 @@ def test_colab_cell_installs_the_library_and_the_chapter_runs(tmp_path):
         import nbformat
         from nbclient import NotebookClient
         nb = nbformat.read({str(FIRST)!r}, as_version=4)
+        # the Colab cell, the set-up cell and the first computations (nbval runs the rest);
+        # then every module of the library, so a missing dependency shows here
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        nb.cells = nb.cells[:code[4] + 1]
         nb.cells.append(nbformat.v4.new_code_cell(
-            "import dlbook_lib, sys; print(dlbook_lib.__file__.startswith(sys.prefix))"))
+            "import importlib, pkgutil, sys, dlbook_lib\\n"
+            "for m in pkgutil.iter_modules(dlbook_lib.__path__):\\n"
+            "    importlib.import_module('dlbook_lib.' + m.name)\\n"
+            "print(dlbook_lib.__file__.startswith(sys.prefix))"))
         NotebookClient(nb, timeout=600, kernel_name="python3",
                        resources={{"metadata": {{"path": {str(work)!r}}}}}).execute()
         last = nb.cells[-1].outputs[0]["text"].strip()

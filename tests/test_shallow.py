@@ -26,15 +26,7 @@ def test_hard_sigmoid_identity_random_parameters():
                                    activations.hard_sigmoid(x, x0=x0, x1=x1, c=c), rtol=1e-12, atol=1e-13)
 
 
-def test_hard_sigmoid_bad_input():
-    with pytest.raises(ValueError, match="x0 < x1"):
-        activations.hard_sigmoid([0.0], x0=1.0, x1=1.0)
-    with pytest.raises(ValueError, match="x0 < x1"):
-        shallow.hard_sigmoid_from_relus([0.0], x0=2.0, x1=1.0)
-    with pytest.raises(TypeError, match="x0"):
-        activations.hard_sigmoid([0.0], x0="a")
-    with pytest.raises(ValueError, match="NaN"):
-        shallow.hard_sigmoid_from_relus([np.nan])
+def test_unknown_activation_name_is_rejected():
     with pytest.raises(ValueError, match="unknown activation"):
         shallow.OneHiddenLayer(W=[1.0], b=[0.0], c=[1.0], b0=0.0,
                                activation_name="swish")(np.zeros(2))
@@ -72,18 +64,8 @@ def test_one_hidden_layer_accepts_1d_input_when_d_is_1():
                                   [1.0, 1.0, 4.0])
 
 
-def test_one_hidden_layer_bad_input():
+def test_one_hidden_layer_unknown_activation():
     W, b, c = np.ones((2, 3)), np.zeros(2), np.zeros(2)
-    with pytest.raises(ValueError, match="features"):
-        shallow.one_hidden_layer_matrix(np.ones((4, 2)), W, b, c, 0.0)
-    with pytest.raises(ValueError, match="1-D x"):
-        shallow.one_hidden_layer_loop(np.ones(4), W, b, c, 0.0)
-    with pytest.raises(ValueError, match="shape \\(2,\\)"):
-        shallow.one_hidden_layer_matrix(np.ones((4, 3)), W, np.zeros(3), c, 0.0)
-    with pytest.raises(ValueError, match="dimension"):
-        shallow.one_hidden_layer_matrix(np.ones((4, 3)), np.ones(3), b, c, 0.0)
-    with pytest.raises(TypeError, match="b0"):
-        shallow.one_hidden_layer_matrix(np.ones((4, 3)), W, b, c, [0.0])
     with pytest.raises(ValueError, match="activation"):
         shallow.one_hidden_layer_matrix(np.ones((4, 3)), W, b, c, 0.0, "softmax")
 
@@ -118,7 +100,7 @@ def test_relu_interpolant_bad_input():
         shallow.relu_interpolant([1.0], [1.0])
     with pytest.raises(ValueError, match="strictly increasing"):
         shallow.relu_interpolant([0.0, 0.0, 1.0], [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="same number of rows"):
+    with pytest.raises(ValueError, match="one value per knot"):
         shallow.relu_interpolant([0.0, 1.0], [1.0, 2.0, 3.0])
 
 
