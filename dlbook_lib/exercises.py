@@ -3,10 +3,12 @@ whether it is right and gives a hint when it is not.
 
 Each exercise in a chapter is an :class:`Exercise` whose ``test`` function
 compares an answer with an independent reference (autograd, a closed form, a
-measurement) and returns ``None`` when the answer is right or a short reason
-when it is not. The hidden solution cell ends with :meth:`Exercise.verify`,
-which asserts that the checker accepts the solution and rejects a typical
-wrong answer, so every run of the test suite proves both.
+measurement) and returns ``None`` when the answer is right (a function that
+ends without ``return`` does) or a short reason when it is not. A chapter's
+exercise cell makes it and checks the reader's answer with :func:`exercise`.
+The hidden solution cell ends with :meth:`Exercise.verify`, which asserts
+that the checker accepts the solution and rejects a typical wrong answer, so
+every run of the test suite proves both.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .checks import FAIL, PASS, say
+
 
 class Exercise:
     """An exercise with a checker and a hint.
@@ -78,6 +81,18 @@ class Exercise:
                                  f"accepts a wrong answer ({wrong_is})")
         say(f"{PASS} Exercise {self.name}: the checker accepts this solution "
             f"and rejects {wrong_is}.")
+
+
+def exercise(name: str, test: Callable[[Any], str | None], answer: Any, *,
+             hint: str) -> Exercise:
+    """The exercise cell of a chapter in one call: make the
+    :class:`Exercise` ``name`` with its ``test`` and ``hint``, check the
+    reader's ``answer`` with it at once, and return it (its solution cell
+    calls :meth:`Exercise.verify`).
+    """
+    ex = Exercise(name, test, hint=hint)
+    ex.check(answer)
+    return ex
 
 
 def close_to(reference: Any, *, rtol: float = 1e-6, atol: float = 1e-9,

@@ -4,7 +4,7 @@ checker would accept a wrong answer or reject the solution."""
 import numpy as np
 import pytest
 
-from dlbook_lib.exercises import Exercise, close_to, one_of
+from dlbook_lib.exercises import Exercise, close_to, exercise, one_of
 
 
 def test_close_to_right_wrong_shape_and_unanswered(capsys):
@@ -60,3 +60,18 @@ def test_bad_construction():
         Exercise("", close_to(1.0), hint="h")
     with pytest.raises(TypeError, match="callable"):
         Exercise("1", 3, hint="h")
+
+
+def test_exercise_cell_makes_the_exercise_and_checks_the_answer_at_once(capsys):
+    def test(answer):  # no return: right
+        if answer != 6:
+            return "count again"
+
+    ex = exercise("3.2", test, 6, hint="two times three")
+    assert ex.passed and ex.name == "3.2"
+    assert capsys.readouterr().out.strip() == "\u2713 Exercise 3.2: right."
+    ex = exercise("3.2", test, 5, hint="two times three")
+    assert not ex.passed
+    assert "count again. Hint: two times three" in capsys.readouterr().out
+    assert not exercise("3.2", test, None, hint="h").passed
+    assert "no answer yet" in capsys.readouterr().out

@@ -179,9 +179,9 @@ def test_exercises_check_themselves_and_solutions_are_hidden(path):
     names = EXERCISE_HEADING.findall(markdown)
     assert names, f"{path.name}: no exercises"
     all_code = "\n".join(c.source for c in code)
-    unchecked = [n for n in names if f'Exercise("{n}"' not in all_code]
+    unchecked = [n for n in names if f'exercise("{n}"' not in all_code]
     assert not unchecked, (f"{path.name}: exercises {unchecked} have no checker "
-                           f'(dlbook_lib.exercises.Exercise("N.k", ...))')
+                           f'(dlbook_lib.exercises.exercise("N.k", test, answer_N_k, hint=...))')
     solutions = [c for c in code if nbt.SOLUTION_TAG in c.metadata.get("tags", [])]
     for name in names:
         verified = [c for c in solutions if f"ex_{name.replace('.', '_')}.verify(" in c.source]
