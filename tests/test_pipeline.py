@@ -50,7 +50,9 @@ def test_fingerprint_ignores_markdown_edits():
 def test_colab_cell_installs_the_library_and_the_chapter_starts(tmp_path):
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     venv = tmp_path / "colab-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
+    # --without-pip: pip, like torch and numpy, comes from the preinstalled packages below
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
+                   env=clean)
     py = venv / "bin" / "python"
     # Like Colab: torch, numpy, jupyter... are preinstalled (here: visible from this
     # environment's site-packages), dlbook_lib is not.
