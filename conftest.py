@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import difflib
+import json
 import os
 
 import pytest
 
+from tools import notebooks as nbt
 from tools import reference_platform
 from tools.execute import EXECUTE_HINT, KERNEL_ENV
 
@@ -28,6 +30,27 @@ def pytest_configure(config):
         # nbval's lax mode runs every cell but compares only outputs tagged for comparison
         # (none in this book).
         config.option.nbval_lax = True
+
+
+# Seconds a test file takes, beyond the unit tests' fraction of a second: the chapters' come from
+# the executor's record, these from measurements of the suite.
+SLOW_TEST_FILES = {"test_book_html.py": 60, "test_reference_platform.py": 20,
+                   "test_pipeline.py": 18, "test_nbval_reports.py": 17}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest files first, so that the two xdist workers (``--dist loadfile``, files handed out
+    in this order) finish together: the browser test does not start last, and the unit tests'
+    short files fill the gaps at the end."""
+    stats = json.loads(nbt.STATS_JSON.read_text())["chapters"] if nbt.STATS_JSON.exists() else {}
+
+    def seconds(item) -> float:
+        if not item.path.is_relative_to(nbt.ROOT):  # a notebook a test wrote elsewhere
+            return 0.0
+        path = item.path.relative_to(nbt.ROOT).as_posix()
+        return stats.get(path, {}).get("seconds", SLOW_TEST_FILES.get(item.path.name, 0.0))
+
+    items.sort(key=seconds, reverse=True)  # stable: each file's tests keep their order
 
 
 def pytest_report_header(config):
