@@ -34,7 +34,7 @@ def pytest_configure(config):
 
 # Seconds a test file takes, beyond the unit tests' fraction of a second: the chapters' come from
 # the executor's record, these from measurements of the suite.
-SLOW_TEST_FILES = {"test_book_html.py": 60, "test_reference_platform.py": 20,
+SLOW_TEST_FILES = {"test_book_html.py": 60, "test_reference_platform.py": 14,
                    "test_pipeline.py": 18, "test_nbval_reports.py": 17}
 
 
