@@ -126,6 +126,16 @@ class OneHiddenLayer:
                 f"activation={self.activation_name!r}, params={self.n_params})")
 
 
+def _pieces(x, y, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y as float arrays and the slopes between consecutive points."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 2 or len(y) != len(x) or not np.all(np.diff(x) > 0):
+        raise ValueError(f"need at least 2 {name}, strictly increasing, with "
+                         f"one value each; got {len(x)} {name} and {len(y)} "
+                         "values")
+    return x, y, np.diff(y) / np.diff(x)
+
+
 def relu_interpolant(knots, values) -> OneHiddenLayer:
     """The piecewise-linear interpolant of (knots, values) as a one-hidden-layer
     ReLU net.
@@ -136,13 +146,7 @@ def relu_interpolant(knots, values) -> OneHiddenLayer:
     units, exact on [xi_0, xi_k] (left of xi_0 it is constant, right of xi_k it
     continues the last piece).
     """
-    knots, values = (np.asarray(a, dtype=float) for a in (knots, values))
-    if len(knots) < 2 or len(values) != len(knots):
-        raise ValueError(f"need at least 2 knots and one value per knot, got "
-                         f"{len(knots)} knots and {len(values)} values")
-    if not np.all(np.diff(knots) > 0):
-        raise ValueError("knots must be strictly increasing")
-    slopes = np.diff(values) / np.diff(knots)
+    knots, values, slopes = _pieces(knots, values, "knots")
     c = np.diff(np.concatenate([[0.0], slopes]))
     k = len(slopes)
     return OneHiddenLayer(W=np.ones((k, 1)), b=-knots[:-1].copy(), c=c,
@@ -226,13 +230,7 @@ def count_linear_pieces(x, y, *, tol: float = 1e-9) -> int:
     that hides another kink, can be missed: sample finely enough that every
     piece holds at least two grid intervals.
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     tol = check_float("tol", tol, minimum=0.0)
-    if len(x) < 2 or len(y) != len(x):
-        raise ValueError(f"need at least 2 samples and one y per x, got "
-                         f"{len(x)} x and {len(y)} y")
-    if not np.all(np.diff(x) > 0):
-        raise ValueError("x must be strictly increasing")
-    slopes = np.diff(y) / np.diff(x)
+    _, _, slopes = _pieces(x, y, "x values")
     scale = max(1.0, float(np.abs(slopes).max()))
     return 1 + int(np.sum(np.abs(np.diff(slopes)) > tol * scale))

@@ -100,7 +100,7 @@ def test_relu_interpolant_bad_input():
         shallow.relu_interpolant([1.0], [1.0])
     with pytest.raises(ValueError, match="strictly increasing"):
         shallow.relu_interpolant([0.0, 0.0, 1.0], [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="one value per knot"):
+    with pytest.raises(ValueError, match="got 2 knots and 3 values"):
         shallow.relu_interpolant([0.0, 1.0], [1.0, 2.0, 3.0])
 
 
