@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from dlbook_lib import diagnostics
+from tests.test_layers import TorchResidual
 
 
 def net():
@@ -58,19 +59,11 @@ def test_without_targets_no_gradient_and_clear_errors():
         diagnostics.layer_statistics(nn.Linear(2, 2), torch.zeros(1, 2))
 
 
-class _Res(nn.Module):
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, x):
-        return x + self.inner(x)
-
-
 def test_weight_grad_norms_in_order_including_nested_blocks():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 5), nn.ReLU(),
-                          _Res(nn.Sequential(nn.Linear(5, 5), nn.Tanh())),
+                          TorchResidual(nn.Sequential(nn.Linear(5, 5),
+                                                      nn.Tanh())),
                           nn.Conv1d(1, 2, 3), nn.Flatten(),
                           nn.Linear(6, 2)).double()
     x = torch.randn(7, 4, dtype=torch.float64)
